@@ -1,0 +1,34 @@
+"""Backend adapters: one PyNN network description, several simulators.
+
+``get(name)`` returns a new, not yet set-up adapter; the simulator itself is imported only
+by :meth:`Backend.setup`, so listing or choosing a backend never needs it installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from backends.base import Backend, BackendError, Capabilities
+
+#: backend name -> "module:class", imported on use
+REGISTRY = {
+    "nest": "backends.nest:NestBackend",
+    "neuron": "backends.neuron:NeuronBackend",
+}
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def get(name: str) -> Backend:
+    """A new adapter for backend ``name``; :class:`BackendError` for an unknown name."""
+    try:
+        target = REGISTRY[name]
+    except KeyError:
+        raise BackendError(f"unknown backend {name!r}; choose one of: {', '.join(REGISTRY)}") from None
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)()
+
+
+__all__ = ["Backend", "BackendError", "Capabilities", "REGISTRY", "get", "names"]

@@ -1,0 +1,100 @@
+"""What every backend adapter provides, with the plain PyNN implementation as default.
+
+An adapter sets a simulator up through its PyNN module and answers the calls
+:class:`model.network.CharacterNetwork` makes. The defaults below use only PyNN's API, so an
+adapter overrides just what its simulator needs (kernel settings, a state reset PyNN does
+not offer after a run) or does faster through the simulator's own handles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class BackendError(RuntimeError):
+    """A backend cannot be used as asked; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, declared up front rather than discovered by failing."""
+
+    training: bool  #: weights can be written between runs (host-side learning)
+    inference: bool  #: a trained network can be run and its spikes read back
+    timestep_ms: float | None  #: a fixed integration step the target imposes, ms (None: any)
+
+
+class Backend:
+    """Base adapter: plain PyNN calls on ``self.sim``."""
+
+    name = "base"
+    pynn_module = ""
+    requirement = ""  #: the pip requirement that provides the simulator
+    capabilities = Capabilities(training=True, inference=True, timestep_ms=None)
+
+    def __init__(self) -> None:
+        self.sim = None
+
+    # set-up and tear-down -------------------------------------------------------------
+    def import_simulator(self):
+        """Import and return the PyNN module, or raise :class:`BackendError`."""
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                return importlib.import_module(self.pynn_module)
+        except ImportError as exc:
+            raise BackendError(
+                f"backend {self.name!r} needs {self.requirement} ({exc}); "
+                f"install it with: pip install '{self.requirement}'"
+            ) from exc
+
+    def setup(self, timestep_ms: float, threads: int = 1) -> "Backend":
+        """Start the simulator with an integration step of ``timestep_ms`` (ms)."""
+        fixed = self.capabilities.timestep_ms
+        if fixed is not None and timestep_ms != fixed:
+            raise BackendError(f"backend {self.name!r} runs at a fixed time step of {fixed} ms, not {timestep_ms} ms")
+        self.sim = self.import_simulator()
+        self._setup(timestep_ms, threads)
+        return self
+
+    def _setup(self, timestep_ms: float, threads: int) -> None:
+        self.sim.setup(timestep=timestep_ms, min_delay=timestep_ms)
+
+    def end(self) -> None:
+        if self.sim is not None:
+            self.sim.end()
+            self.sim = None
+
+    def attach(self, net) -> None:
+        """Called once the network is built; adapters cache simulator handles here."""
+
+    # the calls a presentation makes ---------------------------------------------------
+    def time_ms(self) -> float:
+        return float(self.sim.get_current_time())
+
+    def reset_state(self, net) -> None:
+        """Put every membrane of ``net`` back to rest before a presentation."""
+        raise NotImplementedError
+
+    def set_input_currents(self, net, currents_nA: np.ndarray) -> None:
+        net.inputs.set(i_offset=np.asarray(currents_nA, dtype=float))
+
+    def run(self, duration_ms: float) -> None:
+        self.sim.run(duration_ms)
+
+    def read_spikes(self, net) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Spike times (ms, absolute) of inputs and outputs since the last read."""
+        return tuple(
+            [np.asarray(st.magnitude, dtype=float) for st in pop.get_data("spikes", clear=True).segments[0].spiketrains]
+            for pop in (net.inputs, net.outputs)
+        )
+
+    def write_weights(self, net, weights_nA: np.ndarray) -> None:
+        net.plastic.set(weight=weights_nA)
+
+    def read_weights(self, net) -> np.ndarray:
+        return np.asarray(net.plastic.get("weight", format="array"), dtype=float)

@@ -1,0 +1,169 @@
+"""Character data sets: the seed's bitmaps, a user's own file, and input encodings.
+
+File format, one character per line::
+
+    # comment
+    A 101/010/000/010/010
+
+``LABEL ROWS``: rows top to bottom separated by ``/``, every cell ``0`` or ``1``; every
+character has the same number of rows and columns. Pixel ``(row, col)`` is input
+``cols * row + col``.
+
+In the seed's bitmaps the letter is drawn by the **0s** on a background of **1s**, and the
+original network's inputs fire on the 1s. :func:`encode` offers that choice (``"ones"``, the
+default, as in the original), the strokes (``"zeros"``), or both as separate ON and OFF
+input channels (``"on_off"``), which is what lets one layer tell a pattern from its superset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from model.params import INPUT_ENCODINGS
+
+#: The reference bitmaps of the original work (rows top to bottom, 3 columns).
+SEED_BITMAPS = {
+    "A": "101/010/000/010/010", "B": "001/010/001/010/001", "C": "000/011/011/011/000",
+    "D": "001/010/010/010/001", "E": "000/011/001/011/000", "F": "000/011/001/011/011",
+    "G": "000/011/011/010/000", "H": "010/010/000/010/010", "I": "000/101/101/101/000",
+    "J": "000/110/110/010/000", "K": "010/001/011/001/010", "L": "011/011/011/011/000",
+    "M": "010/000/010/010/010", "N": "010/000/000/000/010", "O": "101/010/010/010/101",
+    "P": "000/010/000/011/011", "Q": "101/010/010/101/110", "R": "001/010/000/001/010",
+    "S": "100/011/101/110/001", "T": "000/101/101/101/101", "U": "010/010/010/010/000",
+    "V": "010/010/010/010/101", "W": "010/010/010/000/010", "X": "010/010/101/010/010",
+    "Y": "010/010/101/101/101", "Z": "000/110/101/011/000",
+}
+
+BUILTIN = {
+    "abcd": "ABCD",
+    "alphabet": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+}
+
+
+class DatasetError(ValueError):
+    """A data set that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Labelled binary images of one shape."""
+
+    name: str
+    labels: tuple[str, ...]
+    images: np.ndarray  #: shape (n_classes, rows, cols), values 0 or 1
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.images.shape[1], self.images.shape[2]
+
+    @property
+    def n_pixels(self) -> int:
+        return self.images.shape[1] * self.images.shape[2]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def to_text(self) -> str:
+        """The data set in the file format (loads back to an equal data set)."""
+        lines = [f"# data set {self.name}: {len(self)} characters of {self.shape[0]} x {self.shape[1]}"]
+        for label, image in zip(self.labels, self.images):
+            rows = "/".join("".join(str(int(v)) for v in row) for row in image)
+            lines.append(f"{label} {rows}")
+        return "\n".join(lines) + "\n"
+
+
+def parse(text: str, name: str = "<text>") -> Dataset:
+    """Parse the file format; raise :class:`DatasetError` naming the first bad line."""
+    labels: list[str] = []
+    images: list[np.ndarray] = []
+    shape: tuple[int, int] | None = None
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"{name}:{lineno}"
+        parts = line.split()
+        if len(parts) != 2:
+            raise DatasetError(f"{where}: expected 'LABEL ROWS' (e.g. 'A 101/010/000'), got {line!r}")
+        label, rows_text = parts
+        rows = rows_text.split("/")
+        widths = {len(r) for r in rows}
+        if len(widths) != 1 or 0 in widths:
+            raise DatasetError(f"{where}: rows of {label!r} have different lengths {[len(r) for r in rows]}")
+        if set(rows_text) - set("01/"):
+            bad = sorted(set(rows_text) - set("01/"))
+            raise DatasetError(f"{where}: cells must be 0 or 1, found {''.join(bad)!r} in {label!r}")
+        image = np.array([[int(c) for c in r] for r in rows], dtype=np.uint8)
+        if shape is None:
+            shape = image.shape
+        elif image.shape != shape:
+            raise DatasetError(
+                f"{where}: {label!r} is {image.shape[0]} x {image.shape[1]}, "
+                f"earlier characters are {shape[0]} x {shape[1]}"
+            )
+        if label in labels:
+            raise DatasetError(f"{where}: duplicate label {label!r}")
+        labels.append(label)
+        images.append(image)
+    if not labels:
+        raise DatasetError(f"{name}: no characters found (empty file or only comments)")
+    if len(labels) < 2:
+        raise DatasetError(f"{name}: a data set needs at least 2 characters, found 1")
+    return Dataset(name=name, labels=tuple(labels), images=np.stack(images))
+
+
+def builtin(name: str) -> Dataset:
+    """One of the built-in data sets (:data:`BUILTIN`)."""
+    letters = BUILTIN[name]
+    text = "\n".join(f"{c} {SEED_BITMAPS[c]}" for c in letters)
+    return parse(text, name=name)
+
+
+def load(spec: str) -> Dataset:
+    """A built-in data set by name, or a file in the format above by path."""
+    if spec in BUILTIN:
+        return builtin(spec)
+    path = Path(spec)
+    if not path.exists():
+        raise DatasetError(
+            f"data set {spec!r} is neither a built-in ({', '.join(BUILTIN)}) nor an existing file"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"cannot read data set file {spec}: {exc}") from exc
+    return parse(text, name=path.stem)
+
+
+def n_inputs(n_pixels: int, encoding: str) -> int:
+    """Number of input neurons a data set of ``n_pixels`` needs under ``encoding``."""
+    return 2 * n_pixels if encoding == "on_off" else n_pixels
+
+
+def encode(image: np.ndarray, encoding: str) -> np.ndarray:
+    """Which input neurons are driven (1.0) for one image, as a float vector.
+
+    ``"ones"``: one input per pixel, on where the pixel is 1; ``"zeros"``: on where it is 0;
+    ``"on_off"``: the ``"ones"`` channel followed by the ``"zeros"`` channel.
+    """
+    if encoding not in INPUT_ENCODINGS:
+        raise ValueError(f"unknown input encoding {encoding!r}; use one of {', '.join(INPUT_ENCODINGS)}")
+    flat = np.asarray(image, dtype=float).ravel()
+    if encoding == "ones":
+        return flat
+    if encoding == "zeros":
+        return 1.0 - flat
+    return np.concatenate([flat, 1.0 - flat])
+
+
+def flip_pixels(image: np.ndarray, n_flips: int, rng: np.random.Generator) -> np.ndarray:
+    """A copy of ``image`` with ``n_flips`` distinct pixels, drawn by ``rng``, inverted."""
+    if not 0 <= n_flips <= image.size:
+        raise ValueError(f"cannot flip {n_flips} pixels of a {image.size}-pixel image")
+    noisy = image.copy().ravel()
+    idx = rng.choice(image.size, size=n_flips, replace=False)
+    noisy[idx] = 1 - noisy[idx]
+    return noisy.reshape(image.shape)

@@ -1,0 +1,155 @@
+"""All model parameters in one place, with their units.
+
+Three records: the network (cells, input drive, connectivity), the plasticity rule and the
+training schedule. Each is a frozen dataclass so a parameter set can be hashed, written to
+JSON with the results it produced, and read back unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+INPUT_ENCODINGS = ("ones", "zeros", "on_off")
+
+
+@dataclass(frozen=True)
+class CellParams:
+    """Parameters of PyNN's standard ``IF_curr_exp`` cell (PyNN units)."""
+
+    cm: float = 1.0  #: membrane capacitance, nF
+    tau_m: float = 20.0  #: membrane time constant, ms
+    v_rest: float = -65.0  #: resting potential, mV
+    v_reset: float = -65.0  #: reset potential after a spike, mV
+    v_thresh: float = -50.0  #: spike threshold, mV
+    tau_refrac: float = 2.0  #: refractory period, ms
+    tau_syn_E: float = 5.0  #: excitatory synaptic current decay, ms
+    tau_syn_I: float = 5.0  #: inhibitory synaptic current decay, ms
+
+    def pynn(self) -> dict[str, float]:
+        """Keyword arguments for ``sim.IF_curr_exp``."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class NetworkParams:
+    """The network: input drive, cells and connectivity."""
+
+    timestep_ms: float = 0.1  #: integration time step, ms
+    window_ms: float = 100.0  #: presentation window: input current on, ms
+    rest_ms: float = 50.0  #: rest gap after each window: input current off, ms
+    input_current_nA: float = 1.0  #: current into an input neuron whose pixel is on, nA
+    input_jitter: float = 0.05  #: fixed per-neuron relative spread of that current (uniform +-)
+    input_encoding: str = "ones"  #: which pixels drive an input: "ones", "zeros" or "on_off"
+    w_init_min_nA: float = 0.2  #: initial input->output weights drawn uniformly from ...
+    w_init_max_nA: float = 0.6  #: ... this range, nA
+    inhibition_nA: float = 10.0  #: lateral inhibition between outputs (magnitude), nA
+    delay_ms: float = 1.0  #: delay of the input -> output connections, ms
+    inhibition_delay_ms: float = 1.0  #: delay of the lateral inhibition, ms
+    cell: CellParams = field(default_factory=CellParams)
+
+
+@dataclass(frozen=True)
+class PlasticityParams:
+    """The host-side reward-modulated STDP rule (see :mod:`model.plasticity`)."""
+
+    tau_plus_ms: float = 20.0  #: decay of the pre-before-post STDP window, ms
+    tau_minus_ms: float = 20.0  #: decay of the post-before-pre STDP window, ms
+    a_plus: float = 1.0  #: amplitude of pre-before-post eligibility (per spike pair)
+    a_minus: float = 1.0  #: amplitude of post-before-pre eligibility (per spike pair)
+    learning_rate_nA: float = 0.2  #: weight change per unit of reward error x eligibility, nA
+    baseline_rate: float = 0.2  #: step of the per-class expected-reward estimate
+    baseline_min: float = -0.5  #: floor of the baseline, so punishment never stops learning
+    reward_correct: float = 1.0  #: reward when the class's neuron wins
+    reward_wrong: float = -1.0  #: reward when another neuron wins or all are silent
+    target_spikes: int = 3  #: homeostatic target spike count of a rewarded winner
+    homeostasis_nA: float = 0.02  #: homeostatic step per missing/extra winner spike, nA
+    loser_depression_nA: float = 0.02  #: depression per spike of a co-firing non-winner, nA
+    exploration_nA: float = 0.1  #: largest random potentiation of non-winners on a wrong answer, nA
+    w_min_nA: float = 0.0  #: lower weight bound, nA
+    w_max_nA: float = 3.0  #: upper weight bound, nA
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    """The training schedule."""
+
+    max_epochs: int = 200  #: upper limit of epochs (one epoch = every character once)
+    stop_at_criterion: bool = True  #: stop at the first epoch that meets the criterion
+    min_winner_spikes: int = 2  #: criterion: the right neuron fires at least this ...
+    max_winner_spikes: int = 4  #: ... and at most this many spikes
+    max_other_spikes: int = 1  #: criterion: every other output fires at most this many
+
+
+@dataclass(frozen=True)
+class Params:
+    """The complete parameter set of one run."""
+
+    network: NetworkParams = field(default_factory=NetworkParams)
+    plasticity: PlasticityParams = field(default_factory=PlasticityParams)
+    training: TrainingParams = field(default_factory=TrainingParams)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Params":
+        """Build from a (possibly partial) nested dict; unknown keys are an error."""
+        data = data or {}
+        _check_keys(cls, data, "")
+        net = dict(data.get("network", {}))
+        cell = CellParams(**net.pop("cell", {}))
+        params = cls(
+            network=NetworkParams(cell=cell, **net),
+            plasticity=PlasticityParams(**data.get("plasticity", {})),
+            training=TrainingParams(**data.get("training", {})),
+        )
+        params.validate()
+        return params
+
+    def replace(self, **sections: dict[str, Any]) -> "Params":
+        """A copy with some fields of some sections changed: ``replace(training={...})``."""
+        merged = self.to_dict()
+        for section, values in sections.items():
+            merged.setdefault(section, {}).update(values)
+        return Params.from_dict(merged)
+
+    def validate(self) -> None:
+        n, p, t = self.network, self.plasticity, self.training
+        if n.input_encoding not in INPUT_ENCODINGS:
+            raise ValueError(
+                f"network.input_encoding must be one of {', '.join(INPUT_ENCODINGS)}, "
+                f"got {n.input_encoding!r}"
+            )
+        for name in ("timestep_ms", "window_ms", "delay_ms", "inhibition_delay_ms"):
+            if getattr(n, name) <= 0:
+                raise ValueError(f"network.{name} must be positive, got {getattr(n, name)}")
+        if n.rest_ms < 0:
+            raise ValueError(f"network.rest_ms must be >= 0, got {n.rest_ms}")
+        if not n.w_init_min_nA <= n.w_init_max_nA:
+            raise ValueError("network.w_init_min_nA must not exceed network.w_init_max_nA")
+        if not p.w_min_nA <= p.w_max_nA:
+            raise ValueError("plasticity.w_min_nA must not exceed plasticity.w_max_nA")
+        if t.max_epochs <= 0:
+            raise ValueError(f"training.max_epochs must be positive, got {t.max_epochs}")
+
+
+def _check_keys(cls: type, data: dict[str, Any], prefix: str) -> None:
+    if not isinstance(data, dict):
+        raise ValueError(f"parameter section {prefix.rstrip('.') or 'root'} must be a mapping")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key, value in data.items():
+        if key not in fields:
+            raise ValueError(f"unknown parameter {prefix}{key} (known: {', '.join(fields)})")
+        sub = _section_types.get((cls, key))
+        if sub is not None:
+            _check_keys(sub, value, f"{prefix}{key}.")
+
+
+_section_types = {
+    (Params, "network"): NetworkParams,
+    (Params, "plasticity"): PlasticityParams,
+    (Params, "training"): TrainingParams,
+    (NetworkParams, "cell"): CellParams,
+}

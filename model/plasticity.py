@@ -1,0 +1,176 @@
+"""The host-side reward-modulated STDP rule, as pure functions.
+
+One presentation gives, per neuron, the spike times (ms, relative to the window's onset) of
+the input and output layers. From them:
+
+1. :func:`eligibility` -- pair-based STDP eligibility per synapse (all pre/post pairs):
+   ``a_plus * exp(-(t_post - t_pre) / tau_plus)`` for pre before post, and
+   ``-a_minus * exp(-(t_pre - t_post) / tau_minus)`` for post before pre.
+2. :func:`winner` and :func:`reward` -- the scalar reward: the class's assigned output neuron
+   fired strictly more spikes than every other output (``reward_correct``), or not
+   (``reward_wrong``; a silent network is wrong). No teacher current, no per-neuron target.
+3. :func:`reward_error` / :func:`update_baseline` -- reward minus the expected reward of the
+   class (Fremaux et al. 2010), the baseline floored at ``baseline_min`` so that a class that
+   is always punished keeps learning.
+4. :func:`update_weights` -- ``W += learning_rate * (R - b) * E``, plus three label-free terms:
+   a homeostatic pull of a rewarded winner's spike count towards ``target_spikes``, a
+   depression of non-winners that fired alongside the winner (winner-take-all competition),
+   and, when the reward says wrong, a random potentiation of the active inputs of every
+   output that did not win (exploration: it lets a silent output overtake a wrong winner,
+   and keeps silent outputs from staying tied); then clipping to ``[w_min, w_max]``.
+
+:func:`plasticity_step` chains them. Nothing here touches a simulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from model.params import PlasticityParams
+
+SpikeTimes = Sequence[np.ndarray]  #: one array of spike times (ms) per neuron
+
+
+def spike_counts(spikes: SpikeTimes) -> np.ndarray:
+    """Number of spikes per neuron."""
+    return np.array([len(s) for s in spikes], dtype=int)
+
+
+def _flatten(spikes: SpikeTimes) -> tuple[np.ndarray, np.ndarray]:
+    times = [np.asarray(s, dtype=float).ravel() for s in spikes]
+    index = np.repeat(np.arange(len(times)), [len(t) for t in times])
+    flat = np.concatenate(times) if times else np.zeros(0)
+    return flat, index
+
+
+def eligibility(
+    pre: SpikeTimes,
+    post: SpikeTimes,
+    tau_plus_ms: float,
+    tau_minus_ms: float,
+    a_plus: float = 1.0,
+    a_minus: float = 1.0,
+) -> np.ndarray:
+    """Pair-based STDP eligibility, shape ``(len(pre), len(post))``.
+
+    Every pre/post spike pair contributes; simultaneous spikes contribute nothing.
+    Spike times in ms; time constants in ms.
+    """
+    t_pre, i_pre = _flatten(pre)
+    t_post, i_post = _flatten(post)
+    elig = np.zeros((len(pre), len(post)))
+    if t_pre.size == 0 or t_post.size == 0:
+        return elig
+    lag = t_post[None, :] - t_pre[:, None]  # > 0: pre before post
+    kernel = np.where(
+        lag > 0,
+        a_plus * np.exp(-np.abs(lag) / tau_plus_ms),
+        np.where(lag < 0, -a_minus * np.exp(-np.abs(lag) / tau_minus_ms), 0.0),
+    )
+    pre_onehot = np.zeros((t_pre.size, len(pre)))
+    pre_onehot[np.arange(t_pre.size), i_pre] = 1.0
+    post_onehot = np.zeros((t_post.size, len(post)))
+    post_onehot[np.arange(t_post.size), i_post] = 1.0
+    return pre_onehot.T @ kernel @ post_onehot
+
+
+def winner(counts: np.ndarray) -> int:
+    """Index of the output with strictly the most spikes, or -1 (silent or tied)."""
+    counts = np.asarray(counts)
+    if counts.size == 0 or counts.max() == 0:
+        return -1
+    best = np.flatnonzero(counts == counts.max())
+    return int(best[0]) if best.size == 1 else -1
+
+
+def reward(winning: int, target: int, p: PlasticityParams) -> float:
+    """The scalar reward of one presentation."""
+    return p.reward_correct if winning == target else p.reward_wrong
+
+
+def reward_error(r: float, baseline: np.ndarray, target: int) -> float:
+    """Reward minus the expected reward of the presented class."""
+    return float(r - baseline[target])
+
+
+def update_baseline(baseline: np.ndarray, target: int, r: float, p: PlasticityParams) -> np.ndarray:
+    """Move the class's expected reward towards ``r``; never below ``baseline_min``."""
+    new = np.array(baseline, dtype=float, copy=True)
+    new[target] = max(p.baseline_min, new[target] + p.baseline_rate * (r - new[target]))
+    return new
+
+
+def update_weights(
+    weights: np.ndarray,
+    elig: np.ndarray,
+    error: float,
+    pre_active: np.ndarray,
+    post_counts: np.ndarray,
+    winning: int,
+    rewarded: bool,
+    p: PlasticityParams,
+    nudge: np.ndarray | None = None,
+) -> np.ndarray:
+    """The new weight matrix (nA), shape ``(n_pre, n_post)``; ``weights`` is not changed.
+
+    ``pre_active`` is 1.0 for inputs that spiked in the window, ``post_counts`` the output
+    spike counts, ``nudge`` one draw in [0, 1) per output (exploration on wrong answers).
+    """
+    pre_active = np.asarray(pre_active, dtype=float)
+    post_counts = np.asarray(post_counts)
+    delta = p.learning_rate_nA * error * elig
+    if winning >= 0:
+        if rewarded:
+            missing = p.target_spikes - post_counts[winning]
+            delta[:, winning] += p.homeostasis_nA * missing * pre_active
+        losers = post_counts.astype(float)
+        losers[winning] = 0.0
+        delta -= p.loser_depression_nA * np.outer(pre_active, losers)
+    if not rewarded and nudge is not None:
+        explore = np.asarray(nudge, dtype=float).copy()
+        if winning >= 0:
+            explore[winning] = 0.0
+        delta += p.exploration_nA * np.outer(pre_active, explore)
+    return np.clip(weights + delta, p.w_min_nA, p.w_max_nA)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one plasticity step decided."""
+
+    weights: np.ndarray
+    baseline: np.ndarray
+    winner: int
+    reward: float
+    reward_error: float
+    counts: np.ndarray
+
+
+def plasticity_step(
+    weights: np.ndarray,
+    baseline: np.ndarray,
+    pre: SpikeTimes,
+    post: SpikeTimes,
+    target: int,
+    p: PlasticityParams,
+    nudge: np.ndarray,
+) -> StepResult:
+    """Eligibility, reward, baseline and weight update for one presentation."""
+    counts = spike_counts(post)
+    win = winner(counts)
+    r = reward(win, target, p)
+    err = reward_error(r, baseline, target)
+    elig = eligibility(pre, post, p.tau_plus_ms, p.tau_minus_ms, p.a_plus, p.a_minus)
+    pre_active = (spike_counts(pre) > 0).astype(float)
+    new_w = update_weights(weights, elig, err, pre_active, counts, win, win == target, p, nudge)
+    return StepResult(
+        weights=new_w,
+        baseline=update_baseline(baseline, target, r, p),
+        winner=win,
+        reward=r,
+        reward_error=err,
+        counts=counts,
+    )

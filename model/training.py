@@ -1,0 +1,234 @@
+"""The host-side training loop.
+
+For each presentation: drive the inputs with one character, run the window and the rest gap,
+read the spikes back, apply :func:`model.plasticity.plasticity_step`, write the new weights.
+After each epoch (every character once, in a seeded random order) the network is evaluated
+with plasticity off; the criterion is met when every character is answered by its own neuron
+with a spike count in the target band and the others nearly silent. The weights of the first
+epoch that meets it (or, failing that, of the best epoch) are the run's result.
+
+An atomic, digest-checked checkpoint is written after every epoch; ``resume=True`` continues
+from the newest good one (random generator states included), so an interrupted run ends
+with the weights an uninterrupted run would have had.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from model.dataset import Dataset, encode, n_inputs
+from model.evaluation import evaluate
+from model.network import CharacterNetwork, initial_weights, input_gains
+from model.params import Params
+from model.plasticity import plasticity_step
+from model.storage import StorageError, TrainedWeights, load_checkpoint, save_checkpoint
+
+CHECKPOINT_DIR = "checkpoints"
+KEEP_CHECKPOINTS = 3
+_CKPT_RE = re.compile(r"^epoch_(\d+)\.npz$")
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue training exactly where it stopped."""
+
+    epoch: int  #: epochs completed
+    weights: np.ndarray
+    baseline: np.ndarray
+    best_weights: np.ndarray
+    best_score: tuple[int, float] = (-1, -1.0)  #: (criterion met, evaluation accuracy)
+    best_epoch: int = 0
+    epochs_to_criterion: int | None = None
+    history: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    trained: TrainedWeights
+    summary: dict  #: the content of train.json (without provenance)
+
+
+def _generators(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """Independent streams for initialisation, presentation order and silent nudges."""
+    init, order, nudge = np.random.SeedSequence(seed).spawn(3)
+    return tuple(np.random.Generator(np.random.PCG64(s)) for s in (init, order, nudge))
+
+
+def checkpoint_paths(run_dir: Path) -> list[Path]:
+    """Checkpoints of a run directory, newest first."""
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    found = [(int(m.group(1)), p) for p in folder.glob("epoch_*.npz") if (m := _CKPT_RE.match(p.name))]
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def _fingerprint(dataset: Dataset, params: Params, seed: int) -> dict:
+    return {"seed": seed, "labels": list(dataset.labels), "images": dataset.images.tolist(), "params": params.to_dict()}
+
+
+def _save(run_dir: Path, st: TrainState, rngs, fingerprint: dict) -> None:
+    arrays = {"weights": st.weights, "baseline": st.baseline, "best_weights": st.best_weights}
+    state = {
+        "epoch": st.epoch, "best_score": list(st.best_score), "best_epoch": st.best_epoch,
+        "epochs_to_criterion": st.epochs_to_criterion, "history": st.history,
+        "rng": [g.bit_generator.state for g in rngs], "fingerprint": fingerprint,
+    }
+    path = Path(run_dir) / CHECKPOINT_DIR / f"epoch_{st.epoch:04d}.npz"
+    save_checkpoint(path, arrays, state)
+    for old in checkpoint_paths(run_dir)[KEEP_CHECKPOINTS:]:
+        old.unlink()
+
+
+def _restore(run_dir: Path, rngs, fingerprint: dict, warn: Callable[[str], None]) -> TrainState | None:
+    for path in checkpoint_paths(run_dir):
+        try:
+            arrays, state = load_checkpoint(path)
+        except StorageError as exc:
+            warn(f"skipping {exc}")
+            continue
+        if state.get("fingerprint") != fingerprint:
+            raise StorageError(
+                f"{path} belongs to a run with another seed, data set or parameters; "
+                "use a new output directory or drop --resume"
+            )
+        for g, s in zip(rngs, state["rng"]):
+            g.bit_generator.state = s
+        return TrainState(
+            epoch=state["epoch"], weights=arrays["weights"], baseline=arrays["baseline"],
+            best_weights=arrays["best_weights"], best_score=tuple(state["best_score"]),
+            best_epoch=state["best_epoch"], epochs_to_criterion=state["epochs_to_criterion"],
+            history=state["history"],
+        )
+    return None
+
+
+class _Progress:
+    """A tqdm bar on a terminal; one line every few epochs in a log file."""
+
+    def __init__(self, total: int, initial: int, desc: str):
+        self.interactive = sys.stderr.isatty()
+        self.desc = desc
+        self.total = total
+        if self.interactive:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="epoch", file=sys.stderr)
+
+    def update(self, epoch: int, info: dict) -> None:
+        if self.interactive:
+            self.bar.set_postfix(info)
+            self.bar.update(1)
+        elif epoch == 1 or epoch % 10 == 0 or info.get("criterion"):
+            fields = " ".join(f"{k}={v}" for k, v in info.items())
+            print(f"{self.desc}: epoch {epoch}/{self.total} {fields}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.interactive:
+            self.bar.close()
+
+
+def train(
+    backend,
+    dataset: Dataset,
+    params: Params,
+    seed: int,
+    run_dir: Path,
+    resume: bool = False,
+    threads: int = 1,
+    progress: bool = True,
+    warn: Callable[[str], None] = lambda msg: print(f"warning: {msg}", file=sys.stderr),
+) -> TrainResult:
+    """Train on ``backend`` (a not yet set-up adapter); checkpoints go to ``run_dir``."""
+    net_p, tr_p = params.network, params.training
+    encoding = net_p.input_encoding
+    n_in, n_out = n_inputs(dataset.n_pixels, encoding), len(dataset)
+    drives = [encode(img, encoding) for img in dataset.images]
+
+    rngs = _generators(seed)
+    init_rng, order_rng, nudge_rng = rngs
+    gains = input_gains(n_in, net_p.input_jitter, init_rng)
+    w0 = initial_weights(n_in, n_out, net_p, init_rng)
+    fingerprint = _fingerprint(dataset, params, seed)
+    st = _restore(run_dir, rngs, fingerprint, warn) if resume else None
+    if resume and st is None:
+        warn(f"no usable checkpoint in {run_dir}; starting from epoch 0")
+    if st is None:
+        st = TrainState(epoch=0, weights=w0, baseline=np.zeros(n_out), best_weights=w0.copy())
+    resumed_from = st.epoch
+
+    t0 = time.perf_counter()
+    backend.setup(net_p.timestep_ms, threads=threads)
+    net = CharacterNetwork(backend, net_p, st.weights, gains)
+    setup_s = time.perf_counter() - t0
+
+    bar = _Progress(tr_p.max_epochs, st.epoch, f"train {dataset.name} on {backend.name} seed {seed}") if progress else None
+    t1 = time.perf_counter()
+    done = st.epochs_to_criterion is not None and tr_p.stop_at_criterion
+    while st.epoch < tr_p.max_epochs and not done:
+        rewards, correct = [], 0
+        for cls in order_rng.permutation(n_out):
+            pres = net.present(drives[cls])
+            step = plasticity_step(
+                st.weights, st.baseline, pres.pre, pres.post, int(cls), params.plasticity,
+                nudge=nudge_rng.random(n_out),
+            )
+            st.weights, st.baseline = step.weights, step.baseline
+            net.set_weights(st.weights)
+            rewards.append(step.reward)
+            correct += step.winner == cls
+        st.epoch += 1
+        ev = evaluate(net, dataset, encoding)
+        met = ev.meets_criterion(tr_p)
+        score = (int(met), ev.accuracy)
+        if score > st.best_score:
+            st.best_score, st.best_epoch, st.best_weights = score, st.epoch, st.weights.copy()
+        if met and st.epochs_to_criterion is None:
+            st.epochs_to_criterion = st.epoch
+        st.history.append({
+            "epoch": st.epoch,
+            "train_correct": correct / n_out,
+            "mean_reward": float(np.mean(rewards)),
+            "eval_accuracy": ev.accuracy,
+            "criterion": met,
+            "mean_weight_nA": float(st.weights.mean()),
+        })
+        _save(run_dir, st, rngs, fingerprint)
+        if bar:
+            bar.update(st.epoch, {"acc": f"{ev.accuracy:.2f}", "criterion": met})
+        done = met and tr_p.stop_at_criterion
+    if bar:
+        bar.close()
+    train_s = time.perf_counter() - t1
+    backend.end()
+
+    epochs_run = st.epoch - resumed_from
+    sim_ms = epochs_run * 2 * n_out * net.presentation_ms  # training + evaluation presentations
+    summary = {
+        "backend": backend.name,
+        "seed": seed,
+        "dataset": dataset.name,
+        "labels": list(dataset.labels),
+        "epochs_run": st.epoch,
+        "epochs_to_criterion": st.epochs_to_criterion,
+        "criterion_met": st.epochs_to_criterion is not None,
+        "weights_from_epoch": st.best_epoch,
+        "best_eval_accuracy": st.best_score[1],
+        "resumed_from_epoch": resumed_from if resume else None,
+        "learning_curve": st.history,
+        "setup_seconds": setup_s,
+        "wall_seconds": train_s,
+        "simulated_ms": sim_ms,
+        "sim_ms_per_wall_s": sim_ms / train_s if train_s > 0 else None,
+        "params": params.to_dict(),
+    }
+    trained = TrainedWeights(
+        weights=st.best_weights, input_gains=gains, labels=dataset.labels,
+        image_shape=dataset.shape, input_encoding=encoding,
+    )
+    return TrainResult(trained=trained, summary=summary)
