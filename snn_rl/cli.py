@@ -8,6 +8,7 @@ output directory is left as it was.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,10 @@ from model.provenance import provenance
 from model.storage import WEIGHTS_FILE, StorageError, load_weights, read_json, save_weights, write_json
 
 EXIT_USAGE = 2
+
+#: modules that add further subcommands: each has ``add_parser(subparsers)`` which registers a
+#: parser with ``set_defaults(func=...)``; raise :class:`CliError` for bad input
+COMMAND_MODULES: list[str] = []
 
 
 class CliError(Exception):
@@ -213,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backends", help="list backends and whether their simulator is installed")
     p.set_defaults(func=cmd_backends)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 
