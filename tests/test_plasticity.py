@@ -1,0 +1,129 @@
+"""The reward-modulated STDP rule as pure functions: no simulator involved."""
+
+import numpy as np
+import pytest
+
+from model.params import PlasticityParams
+from model.plasticity import (
+    eligibility, plasticity_step, reward, reward_error, update_baseline, update_weights, winner,
+)
+
+P = PlasticityParams()
+
+
+def trains(*lists):
+    return [np.array(x, dtype=float) for x in lists]
+
+
+def test_pre_before_post_gives_positive_eligibility_with_exponential_window():
+    e = eligibility(trains([10.0]), trains([15.0]), tau_plus_ms=20.0, tau_minus_ms=20.0, a_plus=0.7)
+    assert e.shape == (1, 1)
+    assert e[0, 0] == pytest.approx(0.7 * np.exp(-5.0 / 20.0))
+
+
+def test_post_before_pre_gives_negative_eligibility():
+    e = eligibility(trains([15.0]), trains([10.0]), tau_plus_ms=20.0, tau_minus_ms=10.0, a_minus=0.5)
+    assert e[0, 0] == pytest.approx(-0.5 * np.exp(-5.0 / 10.0))
+
+
+def test_simultaneous_spikes_contribute_nothing_and_silence_gives_zero():
+    assert eligibility(trains([10.0]), trains([10.0]), 20.0, 20.0)[0, 0] == 0.0
+    assert not eligibility(trains([], [1.0]), trains([], []), 20.0, 20.0).any()
+
+
+def test_all_pairs_are_summed_per_synapse():
+    pre = trains([0.0, 30.0], [50.0])
+    post = trains([10.0], [])
+    e = eligibility(pre, post, tau_plus_ms=20.0, tau_minus_ms=20.0)
+    expected_00 = np.exp(-10 / 20) - np.exp(-20 / 20)
+    expected_10 = -np.exp(-40 / 20)
+    np.testing.assert_allclose(e, [[expected_00, 0.0], [expected_10, 0.0]])
+
+
+def test_winner_needs_a_strict_maximum():
+    assert winner(np.array([0, 3, 1])) == 1
+    assert winner(np.array([2, 2, 0])) == -1
+    assert winner(np.array([0, 0, 0])) == -1
+
+
+def test_reward_sign_follows_the_winner_not_silence():
+    assert reward(2, 2, P) == P.reward_correct > 0
+    assert reward(1, 2, P) == P.reward_wrong < 0
+    assert reward(-1, 2, P) == P.reward_wrong  # a silent network is wrong
+
+
+def test_baseline_tracks_reward_but_never_absorbs_punishment():
+    b = np.zeros(2)
+    for _ in range(100):
+        b = update_baseline(b, 0, P.reward_wrong, P)
+    assert b[0] == pytest.approx(P.baseline_min)
+    assert reward_error(P.reward_wrong, b, 0) < 0  # still punishing: learning continues
+    for _ in range(100):
+        b = update_baseline(b, 1, P.reward_correct, P)
+    assert b[1] == pytest.approx(P.reward_correct, abs=1e-6)
+    assert abs(reward_error(P.reward_correct, b, 1)) < 1e-6  # learned: no further change
+    assert b is not update_baseline(b, 0, 1.0, P)
+
+
+def _only_reward_term(**kw):
+    return PlasticityParams(homeostasis_nA=0.0, loser_depression_nA=0.0, exploration_nA=0.0, **kw)
+
+
+@pytest.mark.parametrize("error,sign", [(1.0, 1), (-1.0, -1)])
+def test_weight_change_is_reward_error_times_eligibility(error, sign):
+    p = _only_reward_term(learning_rate_nA=0.1)
+    w = np.full((2, 2), 1.0)
+    e = np.array([[1.0, 0.0], [-0.5, 0.0]])
+    new = update_weights(w, e, error, np.ones(2), np.array([3, 0]), 0, error > 0, p)
+    np.testing.assert_allclose(new - w, 0.1 * error * e)
+    assert np.sign(new[0, 0] - 1.0) == sign
+    assert new is not w and np.all(w == 1.0)
+
+
+def test_weights_stay_within_bounds():
+    p = _only_reward_term(learning_rate_nA=10.0, w_min_nA=0.0, w_max_nA=2.0)
+    w = np.full((1, 2), 1.0)
+    up = update_weights(w, np.array([[1.0, -1.0]]), 1.0, np.ones(1), np.array([1, 1]), -1, False, p)
+    np.testing.assert_array_equal(up, [[2.0, 0.0]])
+
+
+def test_homeostasis_pulls_a_rewarded_winner_towards_the_target_count():
+    p = PlasticityParams(learning_rate_nA=0.0, loser_depression_nA=0.0, homeostasis_nA=0.1, target_spikes=3)
+    w = np.full((2, 2), 1.0)
+    active = np.array([1.0, 0.0])
+    quiet = update_weights(w, np.zeros((2, 2)), 0.0, active, np.array([1, 0]), 0, True, p)
+    loud = update_weights(w, np.zeros((2, 2)), 0.0, active, np.array([5, 0]), 0, True, p)
+    assert quiet[0, 0] == pytest.approx(1.2) and loud[0, 0] == pytest.approx(0.8)
+    assert quiet[1, 0] == 1.0 and quiet[0, 1] == 1.0  # inactive input, other neuron untouched
+
+
+def test_exploration_only_on_wrong_answers_and_never_for_the_wrong_winner():
+    p = PlasticityParams(learning_rate_nA=0.0, loser_depression_nA=0.0, homeostasis_nA=0.0, exploration_nA=0.5)
+    w = np.ones((1, 3))
+    nudge = np.array([0.2, 0.4, 0.6])
+    wrong = update_weights(w, np.zeros((1, 3)), -1.0, np.ones(1), np.array([3, 0, 0]), 0, False, p, nudge)
+    np.testing.assert_allclose(wrong, [[1.0, 1.2, 1.3]])
+    silent = update_weights(w, np.zeros((1, 3)), -1.0, np.ones(1), np.zeros(3, int), -1, False, p, nudge)
+    np.testing.assert_allclose(silent, [[1.1, 1.2, 1.3]])
+    right = update_weights(w, np.zeros((1, 3)), 1.0, np.ones(1), np.array([3, 0, 0]), 0, True, p, nudge)
+    np.testing.assert_allclose(right, w)
+
+
+def test_co_firing_losers_are_depressed():
+    p = PlasticityParams(learning_rate_nA=0.0, homeostasis_nA=0.0, loser_depression_nA=0.1)
+    w = np.ones((1, 3))
+    new = update_weights(w, np.zeros((1, 3)), 0.0, np.ones(1), np.array([3, 1, 0]), 0, True, p)
+    np.testing.assert_allclose(new, [[1.0, 0.9, 1.0]])
+
+
+def test_plasticity_step_potentiates_the_right_winner_and_depresses_a_wrong_one():
+    p = PlasticityParams(homeostasis_nA=0.0, loser_depression_nA=0.0, exploration_nA=0.0)
+    pre = trains([10.0, 40.0], [])
+    post = trains([12.0, 42.0], [])
+    w = np.full((2, 2), 1.0)
+    b = np.zeros(2)
+    good = plasticity_step(w, b, pre, post, target=0, p=p, nudge=np.zeros(2))
+    assert good.winner == 0 and good.reward > 0 and good.weights[0, 0] > 1.0
+    assert good.baseline[0] > 0 and good.weights[1, 0] == 1.0  # silent input unchanged
+    bad = plasticity_step(w, b, pre, post, target=1, p=p, nudge=np.zeros(2))
+    assert bad.reward < 0 and bad.weights[0, 0] < 1.0 and bad.baseline[1] < 0
