@@ -27,6 +27,9 @@ class Capabilities:
     training: bool  #: weights can be written between runs (host-side learning)
     inference: bool  #: a trained network can be run and its spikes read back
     timestep_ms: float | None  #: a fixed integration step the target imposes, ms (None: any)
+    #: reset_state clears the synaptic currents too; if not, training rebuilds the network at
+    #: every epoch boundary so that a resumed run matches an uninterrupted one exactly
+    resets_synapses: bool = False
 
 
 class Backend:

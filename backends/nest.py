@@ -6,7 +6,12 @@
   PyNN reads back on every ``run()``, and the cost per call grows with every call.
 - ``local_num_threads`` from ``threads`` (the wheel has OpenMP threads, no MPI).
 - State reset: ``V_m`` is set directly; NEST gives no access to the synaptic currents, which
-  decay through the rest gap (``tau_syn`` 5 ms, 50 ms rest: a factor of e^-10).
+  decay through the rest gap (``tau_syn`` 5 ms, 50 ms rest: a factor of e^-10), so
+  ``resets_synapses`` is false and training rebuilds the network at each epoch boundary.
+- PyNN's first ``run()`` on NEST simulates one extra ``min_delay`` and later parameter changes
+  act at the kernel's time, one ``min_delay`` after the time PyNN reports: the first
+  presentation after set-up would start one time step earlier than every later one. One
+  time step is run as soon as the network is built, so every presentation is timed alike.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class NestBackend(Backend):
     def attach(self, net) -> None:
         self._all_cells = net.inputs.node_collection + net.outputs.node_collection
         self._v_rest = net.p.cell.v_rest
+        self.sim.run(self.sim.get_time_step())
 
     def reset_state(self, net) -> None:
         self._all_cells.set(V_m=self._v_rest)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import sys
 
-from backends.base import Backend
+from backends.base import Backend, Capabilities
 
 
 class NeuronBackend(Backend):
     name = "neuron"
     pynn_module = "pyNN.neuron"
     requirement = "neuron==9.0.2"
+    capabilities = Capabilities(training=True, inference=True, timestep_ms=None, resets_synapses=True)
 
     def import_simulator(self):
         bindir = os.path.dirname(sys.executable)

@@ -162,15 +162,24 @@ def train(
         st = TrainState(epoch=0, weights=w0, baseline=np.zeros(n_out), best_weights=w0.copy())
     resumed_from = st.epoch
 
+    def build() -> CharacterNetwork:
+        backend.setup(net_p.timestep_ms, threads=threads)
+        return CharacterNetwork(backend, net_p, st.weights, gains)
+
     t0 = time.perf_counter()
-    backend.setup(net_p.timestep_ms, threads=threads)
-    net = CharacterNetwork(backend, net_p, st.weights, gains)
+    net = build()
     setup_s = time.perf_counter() - t0
 
     bar = _Progress(tr_p.max_epochs, st.epoch, f"train {dataset.name} on {backend.name} seed {seed}") if progress else None
     t1 = time.perf_counter()
     done = st.epochs_to_criterion is not None and tr_p.stop_at_criterion
     while st.epoch < tr_p.max_epochs and not done:
+        if st.epoch > resumed_from and not backend.capabilities.resets_synapses:
+            # A resumed run starts in a fresh simulator; when reset_state cannot clear the
+            # synaptic currents, every epoch starts in one too, so that the tiny currents left
+            # over from the previous epoch cannot make a resumed run differ.
+            backend.end()
+            net = build()
         rewards, correct = [], 0
         for cls in order_rng.permutation(n_out):
             pres = net.present(drives[cls])
