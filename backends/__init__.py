@@ -14,6 +14,9 @@ from backends.base import Backend, BackendError, Capabilities
 REGISTRY = {
     "nest": "backends.nest:NestBackend",
     "neuron": "backends.neuron:NeuronBackend",
+    "spinnaker": "backends.spinnaker:SpinnakerBackend",
+    "spinnaker-emulated": "backends.spinnaker_emulated:SpinnakerEmulatedBackend",
+    "spinnaker-emulated-neuron": "backends.spinnaker_emulated:SpinnakerEmulatedNeuronBackend",
 }
 
 

@@ -101,3 +101,21 @@ class Backend:
 
     def read_weights(self, net) -> np.ndarray:
         return np.asarray(net.plastic.get("weight", format="array"), dtype=float)
+
+    # what a target with its own arithmetic adjusts ------------------------------------
+    def constrain(self, params):
+        """The parameters (:class:`model.params.Params`) this target really runs.
+
+        A target with fixed arithmetic (time step, delay grid) returns an adjusted copy, or
+        raises ``ValueError`` for a combination it cannot run; the default changes nothing.
+        """
+        return params
+
+    def connection(self, n_pre: int, n_post: int, weight_nA, delay_ms: float, allow_self_connections: bool = True):
+        """Connector and synapse of an all-to-all projection.
+
+        ``weight_nA``: one weight for every connection or an ``(n_pre, n_post)`` array (nA);
+        ``delay_ms``: the delay of every connection (ms).
+        """
+        return (self.sim.AllToAllConnector(allow_self_connections=allow_self_connections),
+                self.sim.StaticSynapse(weight=weight_nA, delay=delay_ms))

@@ -65,13 +65,14 @@ class CharacterNetwork:
         self.inputs = sim.Population(n_inputs, sim.IF_curr_exp(i_offset=0.0, **cell), label="input")
         self.outputs = sim.Population(n_outputs, sim.IF_curr_exp(**cell), label="output")
         self.plastic = sim.Projection(
-            self.inputs, self.outputs, sim.AllToAllConnector(),
-            sim.StaticSynapse(weight=weights, delay=p.delay_ms),
+            self.inputs, self.outputs,
+            *backend.connection(n_inputs, n_outputs, weights, p.delay_ms),
             receptor_type="excitatory", label="input->output",
         )
         self.lateral = sim.Projection(
-            self.outputs, self.outputs, sim.AllToAllConnector(allow_self_connections=False),
-            sim.StaticSynapse(weight=-p.inhibition_nA, delay=p.inhibition_delay_ms),
+            self.outputs, self.outputs,
+            *backend.connection(n_outputs, n_outputs, -p.inhibition_nA, p.inhibition_delay_ms,
+                                allow_self_connections=False),
             receptor_type="inhibitory", label="lateral inhibition",
         )
         self.inputs.record("spikes")

@@ -26,7 +26,7 @@ EXIT_USAGE = 2
 
 #: modules that add further subcommands: each has ``add_parser(subparsers)`` which registers a
 #: parser with ``set_defaults(func=...)``; raise :class:`CliError` for bad input
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["snn_rl.deploy"]
 
 
 class CliError(Exception):
@@ -99,6 +99,7 @@ def cmd_train(args) -> None:
     out = Path(args.out)
     _prepare_out(out, "train.json", args.overwrite, args.resume)
     backend = _backend(args.backend)
+    params = backend.constrain(params)
     result = train(backend, dataset, params, args.seed, out, resume=args.resume, threads=args.threads, progress=not args.quiet)
     save_weights(out / WEIGHTS_FILE, result.trained)
     plots.learning_curve(result.summary["learning_curve"], out / "learning_curve.png",
@@ -133,6 +134,8 @@ def cmd_test(args) -> None:
     out = Path(args.out)
     _prepare_out(out, "test.json", args.overwrite)
     backend = _backend(args.backend)
+    params = backend.constrain(params)
+    net_p = params.network
 
     t0 = time.perf_counter()
     backend.setup(net_p.timestep_ms, threads=args.threads)

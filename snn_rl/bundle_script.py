@@ -1,0 +1,134 @@
+"""Run a trained character network on one PyNN simulator: ``python run.py <simulator>``.
+
+``<simulator>`` is ``nest``, ``neuron`` or ``spiNNaker`` (the EBRAINS Neuromorphic Computing
+Platform passes the system name as the script's one argument). Needs only PyNN, numpy and
+the simulator. Reads ``network.json`` (parameters, trained weights in nA, input gains) and
+``dataset.txt`` (the characters) beside this script; writes ``results.json`` (answers,
+spike counts, accuracy; on SpiNNaker also the placement) into the working directory.
+
+Every test presentation is scheduled into ONE run, as SpiNNaker favours: presentation ``k``
+switches the input currents on at ``k * (window + rest) + 1`` ms (a ``StepCurrentSource``
+per input neuron) and off after the window. The membranes are not reset between
+presentations (sPyNNaker can reset state only between runs, at the cost of a reload); the
+rest gap lets them decay towards rest. The time step is 1 ms, SpiNNaker's.
+"""
+
+import json
+import sys
+from importlib import import_module
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SIMULATORS = {"nest": "nest", "neuron": "neuron", "spinnaker": "spiNNaker"}
+TIMESTEP_MS = 1.0
+#: first onset: NEST and NEURON want a current step after time 0
+FIRST_ONSET_MS = 1.0
+
+
+def read_dataset(path):
+    """(labels, images) from the project's data-set format: ``LABEL 101/010/...`` lines."""
+    labels, images = [], []
+    for line in Path(path).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            label, rows = line.split()
+            labels.append(label)
+            images.append([[int(c) for c in row] for row in rows.split("/")])
+    return labels, np.array(images, dtype=float)
+
+
+def encode(image, encoding):
+    """Which inputs an image drives: ``ones``, ``zeros`` or both channels (``on_off``)."""
+    flat = np.asarray(image, dtype=float).ravel()
+    return {"ones": flat, "zeros": 1.0 - flat, "on_off": np.concatenate([flat, 1.0 - flat])}[encoding]
+
+
+def schedule(net, images):
+    """Presentation order (class indices) and per-input current steps (times ms, amplitudes nA)."""
+    period = net["window_ms"] + net["rest_ms"]
+    order = [c for c in range(len(images)) for _ in range(net["repeats"])]
+    gains = np.asarray(net["input_gains"], dtype=float)
+    times, amps = [], []
+    for k, c in enumerate(order):
+        onset = FIRST_ONSET_MS + k * period
+        times += [onset, onset + net["window_ms"]]
+        amps.append(encode(images[c], net["input_encoding"]) * gains * net["input_current_nA"])
+        amps.append(np.zeros_like(gains))
+    return order, np.array(times), np.array(amps).T
+
+
+def winner(counts):
+    """The output with strictly the most spikes, or -1 (silent or tied)."""
+    counts = np.asarray(counts)
+    best = np.flatnonzero(counts == counts.max())
+    return int(best[0]) if counts.max() > 0 and best.size == 1 else -1
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1].lower() not in SIMULATORS:
+        sys.exit(f"usage: {argv[0]} <simulator>, one of: nest, neuron, spiNNaker")
+    simulator = SIMULATORS[argv[1].lower()]
+    net = json.loads((HERE / "network.json").read_text())
+    labels, images = read_dataset(HERE / "dataset.txt")
+    weights = np.asarray(net["weights_nA"], dtype=float)
+    n_in, n_out = weights.shape
+    order, step_times, step_amps = schedule(net, images)
+    duration = FIRST_ONSET_MS + len(order) * (net["window_ms"] + net["rest_ms"])
+
+    sim = import_module("pyNN." + simulator)
+    extra = {"spike_precision": "on_grid"} if simulator == "nest" else {}
+    sim.setup(timestep=TIMESTEP_MS, min_delay=TIMESTEP_MS, **extra)
+    inputs = sim.Population(n_in, sim.IF_curr_exp(**net["cell"]), label="input")
+    outputs = sim.Population(n_out, sim.IF_curr_exp(**net["cell"]), label="output")
+    for i in range(n_in):
+        inputs[i:i + 1].inject(sim.StepCurrentSource(times=list(step_times), amplitudes=list(step_amps[i])))
+    # sPyNNaker takes no weight arrays, so every simulator gets the same connection list
+    plastic = [(i, j, float(weights[i, j]), net["delay_ms"]) for i in range(n_in) for j in range(n_out)]
+    sim.Projection(inputs, outputs, sim.FromListConnector(plastic), sim.StaticSynapse(),
+                   receptor_type="excitatory", label="input->output")
+    sim.Projection(outputs, outputs, sim.AllToAllConnector(allow_self_connections=False),
+                   sim.StaticSynapse(weight=-net["inhibition_nA"], delay=net["inhibition_delay_ms"]),
+                   receptor_type="inhibitory", label="lateral inhibition")
+    outputs.record("spikes")
+    sim.run(duration)
+
+    results = {"simulator": simulator, "labels": labels, "presentations": len(order)}
+    if simulator == "spiNNaker":
+        from spinn_utilities.config_holder import get_config_bool
+        from spynnaker.pyNN.data import SpynnakerDataView
+
+        chips, cores = set(), {}
+        for pop in (inputs, outputs):
+            cores[pop.label] = []
+            for vertex in pop._vertex.machine_vertices:
+                p = SpynnakerDataView.get_placement_of_vertex(vertex)
+                chips.add((p.x, p.y))
+                cores[pop.label].append({"chip": [p.x, p.y], "core": p.p})
+        results["placement"] = {"application_cores": sum(len(v) for v in cores.values()),
+                                "application_chips": sorted(list(c) for c in chips),
+                                "total_cores_including_system": SpynnakerDataView.get_n_placements(),
+                                "populations": cores}
+        results["virtual_board"] = get_config_bool("Machine", "virtual_board")
+    trains = outputs.get_data("spikes").segments[0].spiketrains
+    period = net["window_ms"] + net["rest_ms"]
+    counts = np.zeros((len(order), n_out), dtype=int)
+    for j, st in enumerate(trains):
+        k = np.floor((np.asarray(st.magnitude) - FIRST_ONSET_MS) / period).astype(int)
+        np.add.at(counts[:, j], k[(k >= 0) & (k < len(order))], 1)
+    sim.end()
+
+    answers = [winner(c) for c in counts]
+    results.update({
+        "targets": order, "answers": answers, "output_spike_counts": counts.tolist(),
+        "accuracy": None if results.get("virtual_board") else float(np.mean(np.array(answers) == np.array(order))),
+    })
+    Path("results.json").write_text(json.dumps(results, indent=2) + "\n")
+    acc = results["accuracy"]
+    print(f"{simulator}: " + ("mapped on a virtual board (no spikes)" if acc is None
+                              else f"accuracy {acc:.3f} over {len(order)} presentations") + " -> results.json")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
