@@ -24,14 +24,17 @@ def names() -> list[str]:
     return list(REGISTRY)
 
 
-def get(name: str) -> Backend:
-    """A new adapter for backend ``name``; :class:`BackendError` for an unknown name."""
+def get(name: str, fast: bool = True) -> Backend:
+    """A new adapter for backend ``name``; :class:`BackendError` for an unknown name.
+
+    ``fast=False`` keeps every per-presentation call on PyNN's API (see :mod:`backends.base`).
+    """
     try:
         target = REGISTRY[name]
     except KeyError:
         raise BackendError(f"unknown backend {name!r}; choose one of: {', '.join(REGISTRY)}") from None
     module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)()
+    return getattr(importlib.import_module(module), cls)(fast=fast)
 
 
 __all__ = ["Backend", "BackendError", "Capabilities", "REGISTRY", "get", "names"]

@@ -4,6 +4,12 @@ An adapter sets a simulator up through its PyNN module and answers the calls
 :class:`model.network.CharacterNetwork` makes. The defaults below use only PyNN's API, so an
 adapter overrides just what its simulator needs (kernel settings, a state reset PyNN does
 not offer after a run) or does faster through the simulator's own handles.
+
+Fast paths: with ``fast=True`` (the default) an adapter may answer the per-presentation
+calls (input currents, ``run``, spike read-out, weight writes) through handles it takes
+from the PyNN objects once, instead of PyNN's generic per-call machinery. The network is
+still built from the one PyNN description; ``fast=False`` keeps every call on PyNN's API.
+Both paths must give the same spikes and weights (``tests/test_fast_paths.py``).
 """
 
 from __future__ import annotations
@@ -40,8 +46,10 @@ class Backend:
     requirement = ""  #: the pip requirement that provides the simulator
     capabilities = Capabilities(training=True, inference=True, timestep_ms=None)
 
-    def __init__(self) -> None:
+    def __init__(self, fast: bool = True) -> None:
+        """``fast``: use the adapter's fast paths (False: PyNN's API for every call)."""
         self.sim = None
+        self.fast = bool(fast)
 
     # set-up and tear-down -------------------------------------------------------------
     def import_simulator(self):

@@ -5,12 +5,20 @@
   environment's ``bin``) is put on ``PATH`` first.
 - State reset: PyNN applies ``initialize()`` only at the next ``reset()`` on NEURON, so the
   membrane potential and both synaptic currents of every cell are set directly.
+- Fast paths (``fast=True``), each giving what PyNN's call gives (``tests/test_fast_paths.py``):
+  weights are written to and read from the plastic ``NetCon``s' ``weight[0]`` (nA, as PyNN
+  stores them), only where they changed since the last write; input currents go straight to
+  each input cell's ``IClamp.amp`` (nA); spikes are taken from the ``h.Vector`` each cell
+  records into, which is then emptied, as PyNN's ``get_data(clear=True)`` does. ``run`` stays
+  PyNN's: it is a thin wrapper of ``ParallelContext.psolve``.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+import numpy as np
 
 from backends.base import Backend, Capabilities
 
@@ -30,9 +38,59 @@ class NeuronBackend(Backend):
     def attach(self, net) -> None:
         self._cells = [c._cell for pop in (net.inputs, net.outputs) for c in pop]
         self._v_rest = net.p.cell.v_rest
+        if self.fast:
+            self._attach_fast(net)
 
     def reset_state(self, net) -> None:
         for cell in self._cells:
             cell(0.5).v = self._v_rest
             cell.esyn.i = 0.0
             cell.isyn.i = 0.0
+
+    # fast paths ------------------------------------------------------------------------
+    def _attach_fast(self, net) -> None:
+        self._stims = [c._cell.stim for c in net.inputs]
+        self._spike_vectors = [[c._cell.spike_times for c in pop] for pop in (net.inputs, net.outputs)]
+        # PyNN keeps the plastic NetCons as {post index: {pre index: [Connection, ...]}}
+        found = [(c.nc, i, j) for j, by_pre in net.plastic._connections.items()
+                 for i, conns in by_pre.items() for c in conns]
+        self._netcons = [nc for nc, _, _ in found]
+        self._nc_index = (np.array([i for _, i, _ in found], dtype=int), np.array([j for _, _, j in found], dtype=int))
+        self._nc_weights = np.array([nc.weight[0] for nc in self._netcons], dtype=float)
+
+    def set_input_currents(self, net, currents_nA: np.ndarray) -> None:
+        if not self.fast:
+            return super().set_input_currents(net, currents_nA)
+        for stim, amp in zip(self._stims, np.asarray(currents_nA, dtype=float).tolist()):
+            stim.amp = amp
+
+    def read_spikes(self, net) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        if not self.fast:
+            return super().read_spikes(net)
+        t_ms = self.time_ms()
+        layers = []
+        for vectors in self._spike_vectors:
+            trains = []
+            for vec in vectors:
+                times = vec.as_numpy()
+                trains.append(times[times <= t_ms + 1e-9])  # PyNN's cut-off
+                vec.resize(0)
+            layers.append(trains)
+        return layers[0], layers[1]
+
+    def write_weights(self, net, weights_nA: np.ndarray) -> None:
+        if not self.fast:
+            return super().write_weights(net, weights_nA)
+        new = np.asarray(weights_nA, dtype=float)[self._nc_index]
+        changed = np.flatnonzero(new != self._nc_weights)
+        netcons = self._netcons
+        for k, w in zip(changed.tolist(), new[changed].tolist()):
+            netcons[k].weight[0] = w
+        self._nc_weights = new
+
+    def read_weights(self, net) -> np.ndarray:
+        if not self.fast:
+            return super().read_weights(net)
+        weights = np.full(net.shape, np.nan)
+        weights[self._nc_index] = [nc.weight[0] for nc in self._netcons]
+        return weights

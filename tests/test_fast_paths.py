@@ -1,0 +1,95 @@
+"""The adapters' fast paths give the same spikes and weights as PyNN's API (issue 5).
+
+For each installed backend the same scenario runs twice, each in a fresh interpreter (NEURON
+cannot be set up twice in one process): once with ``fast=False`` (every call through PyNN)
+and once with ``fast=True``. The scenario is a short stretch of real training on A-D:
+presentations with the plasticity rule's weight writes after each, weights read back after
+every write, a second data set's drive (all inputs on, so every output fires and the lateral
+inhibition acts), and a last presentation after a long pause. Spike times and weights must
+be equal exactly: NEST and NEURON both keep weights as doubles, and both paths write the
+same doubles (nA, or pA = nA x 1000 on NEST as PyNN's translation does).
+
+The file is also the probe: ``python tests/test_fast_paths.py BACKEND fast|plain OUT.npz``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+N_PRESENTATIONS = 12
+
+
+def probe(backend_name: str, fast: bool, out: Path) -> None:
+    """Run the scenario and save every spike train and weight matrix it saw to ``out``."""
+    import backends
+    from model.dataset import builtin, encode
+    from model.network import CharacterNetwork, initial_weights, input_gains
+    from model.params import Params
+    from model.plasticity import plasticity_step
+
+    params = Params()
+    net_p = params.network
+    data = builtin("abcd")
+    drives = [encode(img, net_p.input_encoding) for img in data.images] + [np.ones(data.n_pixels)]
+    rng = np.random.default_rng(7)
+    gains = input_gains(data.n_pixels, net_p.input_jitter, rng)
+    weights = initial_weights(data.n_pixels, len(data), net_p, rng)
+    baseline = np.zeros(len(data))
+
+    backend = backends.get(backend_name, fast=fast).setup(net_p.timestep_ms)
+    net = CharacterNetwork(backend, net_p, weights, gains)
+    saved = {"initial_weights": net.get_weights()}
+    for k in range(N_PRESENTATIONS):
+        cls = int(rng.integers(len(drives)))
+        if k == N_PRESENTATIONS - 1:
+            backend.run(1000.0)  # a long pause, so the clock has moved between reads
+        pres = net.present(drives[cls])
+        target = min(cls, len(data) - 1)
+        step = plasticity_step(weights, baseline, pres.pre, pres.post, target, params.plasticity,
+                               nudge=rng.random(len(data)))
+        weights, baseline = step.weights, step.baseline
+        net.set_weights(weights)
+        saved[f"onset_{k}"] = np.array([backend.time_ms()])
+        saved[f"weights_{k}"] = net.get_weights()
+        for layer, trains in (("pre", pres.pre), ("post", pres.post)):
+            for i, times in enumerate(trains):
+                saved[f"{layer}_{k}_{i}"] = np.asarray(times, dtype=float)
+    backend.end()
+    np.savez(out, **saved)
+
+
+def _run_probe(backend_name: str, fast: bool, out: Path) -> dict[str, np.ndarray]:
+    from conftest import cli_env
+
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__)), backend_name, "fast" if fast else "plain", str(out)],
+        capture_output=True, text=True, env=cli_env(), cwd=HERE.parent, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with np.load(out) as data:
+        return {k: data[k] for k in data.files}
+
+
+@pytest.mark.simulator
+def test_fast_paths_match_pynn(backend_name, tmp_path):
+    plain = _run_probe(backend_name, False, tmp_path / "plain.npz")
+    fast = _run_probe(backend_name, True, tmp_path / "fast.npz")
+    assert sorted(plain) == sorted(fast)
+    spikes = sum(plain[k].size for k in plain if k.startswith("post_"))
+    assert spikes > N_PRESENTATIONS, "the scenario should make the outputs fire"
+    assert sum(plain[k].size for k in plain if k.startswith("pre_")) > 10 * N_PRESENTATIONS
+    for key in plain:
+        assert np.array_equal(plain[key], fast[key]), f"{backend_name}: {key} differs between fast and plain paths"
+    # the weights really changed, so the comparison covers the writes
+    assert not np.array_equal(plain["initial_weights"], plain[f"weights_{N_PRESENTATIONS - 1}"])
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parent))
+    probe(sys.argv[1], sys.argv[2] == "fast", Path(sys.argv[3]))
