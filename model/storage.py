@@ -23,6 +23,11 @@ WEIGHTS_FILE = "weights.npz"
 FORMAT_VERSION = 1
 
 
+#: the process's file-creation mask (reading it means setting it, so once, at import)
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 class StorageError(ValueError):
     """A file that cannot be used; the message names it and says what is wrong."""
 
@@ -32,11 +37,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates the file readable by its owner only; give it a plain file's mode
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        # the rename itself reaches the disk only with its directory
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

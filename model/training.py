@@ -68,8 +68,37 @@ def checkpoint_paths(run_dir: Path) -> list[Path]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
-def _fingerprint(dataset: Dataset, params: Params, seed: int) -> dict:
-    return {"seed": seed, "labels": list(dataset.labels), "images": dataset.images.tolist(), "params": params.to_dict()}
+def _fingerprint(backend_name: str, dataset: Dataset, params: Params, seed: int) -> dict:
+    """What a checkpoint must share with the run that resumes it.
+
+    ``training.max_epochs`` is left out: it only says where to stop, so a resumed run may
+    go on for longer than the interrupted one planned to.
+    """
+    fitted = params.to_dict()
+    fitted["training"].pop("max_epochs")
+    return {"backend": backend_name, "seed": seed, "labels": list(dataset.labels),
+            "images": dataset.images.tolist(), "params": fitted}
+
+
+def _first_difference(stored: dict, wanted: dict, prefix: str = "") -> str:
+    """The first key (dotted) whose values differ, e.g. ``seed`` or ``params.network.delay_ms``."""
+    for key in sorted(set(stored) | set(wanted)):
+        a, b = stored.get(key), wanted.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found = _first_difference(a, b, f"{prefix}{key}.")
+            if found:
+                return found
+        elif a != b:
+            return f"{prefix}{key}"
+    return ""
+
+
+def _describe(key: str, stored: dict, wanted: dict) -> str:
+    if key in ("backend", "seed"):
+        return f"{key} {stored.get(key)!r} (this run: {wanted.get(key)!r})"
+    if key in ("labels", "images"):
+        return "another data set"
+    return f"another {key.removeprefix('params.')}"
 
 
 def _save(run_dir: Path, st: TrainState, rngs, fingerprint: dict) -> None:
@@ -85,18 +114,31 @@ def _save(run_dir: Path, st: TrainState, rngs, fingerprint: dict) -> None:
         old.unlink()
 
 
-def _restore(run_dir: Path, rngs, fingerprint: dict, warn: Callable[[str], None]) -> TrainState | None:
-    for path in checkpoint_paths(run_dir):
+def _restore(run_dir: Path, rngs, fingerprint: dict, max_epochs: int,
+             warn: Callable[[str], None]) -> TrainState | None:
+    """The newest good checkpoint's state (generators restored in place), or None if none exist.
+
+    A checkpoint that is unreadable or fails its digest is reported through ``warn`` and the
+    next older one is tried; :class:`StorageError` if there are checkpoints but none is
+    good, or if the newest good one belongs to another run.
+    """
+    paths = checkpoint_paths(run_dir)
+    for path in paths:
         try:
             arrays, state = load_checkpoint(path)
         except StorageError as exc:
             warn(f"skipping {exc}")
             continue
-        if state.get("fingerprint") != fingerprint:
+        stored = state.get("fingerprint", {})
+        if stored != fingerprint:
+            key = _first_difference(stored, fingerprint)
             raise StorageError(
-                f"{path} belongs to a run with another seed, data set or parameters; "
-                "use a new output directory or drop --resume"
+                f"{path} was written by a run with {_describe(key, stored, fingerprint)}; "
+                "resume with the same settings, or drop --resume and pass --overwrite to start again"
             )
+        if state["epoch"] > max_epochs:
+            raise StorageError(f"{path} is at epoch {state['epoch']}, beyond max_epochs {max_epochs}; "
+                               f"raise --epochs to at least {state['epoch']}")
         for g, s in zip(rngs, state["rng"]):
             g.bit_generator.state = s
         return TrainState(
@@ -105,7 +147,19 @@ def _restore(run_dir: Path, rngs, fingerprint: dict, warn: Callable[[str], None]
             best_epoch=state["best_epoch"], epochs_to_criterion=state["epochs_to_criterion"],
             history=state["history"],
         )
+    if paths:
+        raise StorageError(f"none of the {len(paths)} checkpoints in {paths[0].parent} is good; "
+                           "drop --resume and pass --overwrite to start again")
     return None
+
+
+def _clear_checkpoints(run_dir: Path, keep_good: bool) -> None:
+    """Remove what a killed checkpoint write left behind and, unless ``keep_good``, every
+    checkpoint (a run started afresh must not be pruned against an older run's epochs)."""
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    stale = list(folder.glob(".epoch_*.tmp"))
+    for path in stale + ([] if keep_good else checkpoint_paths(run_dir)):
+        path.unlink()
 
 
 class _Progress:
@@ -154,10 +208,11 @@ def train(
     init_rng, order_rng, nudge_rng = rngs
     gains = input_gains(n_in, net_p.input_jitter, init_rng)
     w0 = initial_weights(n_in, n_out, net_p, init_rng)
-    fingerprint = _fingerprint(dataset, params, seed)
-    st = _restore(run_dir, rngs, fingerprint, warn) if resume else None
+    fingerprint = _fingerprint(backend.name, dataset, params, seed)
+    st = _restore(run_dir, rngs, fingerprint, tr_p.max_epochs, warn) if resume else None
     if resume and st is None:
-        warn(f"no usable checkpoint in {run_dir}; starting from epoch 0")
+        warn(f"no checkpoint in {run_dir}; starting from epoch 0")
+    _clear_checkpoints(run_dir, keep_good=st is not None)
     if st is None:
         st = TrainState(epoch=0, weights=w0, baseline=np.zeros(n_out), best_weights=w0.copy())
     resumed_from = st.epoch

@@ -90,7 +90,7 @@ def _prepare_out(out: Path, marker: str, overwrite: bool, resume: bool = False) 
 
 
 def cmd_train(args) -> None:
-    from model.training import train
+    from model.training import checkpoint_paths, train
 
     dataset = load_dataset(args.dataset)
     params = load_params(args.params)
@@ -98,6 +98,9 @@ def cmd_train(args) -> None:
         params = params.replace(training={"max_epochs": args.epochs})
     out = Path(args.out)
     _prepare_out(out, "train.json", args.overwrite, args.resume)
+    if checkpoint_paths(out) and not (args.resume or args.overwrite):
+        raise CliError(f"{out} holds the checkpoints of an unfinished run; pass --resume to continue it "
+                       "or --overwrite to start again")
     backend = _backend(args.backend)
     params = backend.constrain(params)
     result = train(backend, dataset, params, args.seed, out, resume=args.resume, threads=args.threads, progress=not args.quiet)
