@@ -26,7 +26,7 @@ EXIT_USAGE = 2
 
 #: modules that add further subcommands: each has ``add_parser(subparsers)`` which registers a
 #: parser with ``set_defaults(func=...)``; raise :class:`CliError` for bad input
-COMMAND_MODULES: list[str] = ["snn_rl.deploy"]
+COMMAND_MODULES: list[str] = ["snn_rl.deploy", "snn_rl.lockstep"]
 
 
 class CliError(Exception):

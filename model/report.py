@@ -1,0 +1,207 @@
+"""One self-contained HTML report of a pipeline run: headline tables first, figures after.
+
+Everything is in the one file (figures embedded as base64 PNG, no external style sheet or
+script), so it can be mailed or archived and opened anywhere. Per data set it shows, at the
+top, the clean accuracy per backend and seed, the transfer matrix, noise robustness, epochs to
+criterion and wall time, and the lockstep agreement between simulators; cells are coloured
+(green = 1.0, red = 0) so a glance tells whether anything is off.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from model.storage import atomic_write_bytes, read_json
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em auto;max-width:1150px;color:#222;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em} h2{border-bottom:2px solid #ccc;padding-bottom:.2em;margin-top:1.8em}
+h3{margin:1.2em 0 .4em} .meta{color:#666;font-size:.9em}
+table{border-collapse:collapse;margin:.3em 0 1em;font-size:.92em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:center} th{background:#f2f2f2}
+td.l,th.l{text-align:left}
+.verdict{font-size:1.05em;padding:.5em .8em;border-radius:4px;margin:.5em 0 1em;display:inline-block}
+.ok{background:#d8f0d8} .bad{background:#f6d5d5}
+.grid{display:flex;flex-wrap:wrap;gap:1.2em;align-items:flex-start} .grid>div{flex:1 1 420px}
+.cols{display:flex;flex-wrap:wrap;gap:2em;align-items:flex-start}
+img{max-width:100%;border:1px solid #eee} figcaption{font-size:.85em;color:#555}
+pre{background:#f7f7f7;padding:.8em;font-size:.8em;overflow:auto}
+"""
+
+
+def _esc(x) -> str:
+    return html.escape(str(x))
+
+
+def _colour(v: float | None) -> str:
+    """Background of a rate or accuracy cell: green at 1.0, then paler bands down to red."""
+    if v is None:
+        return "#eee"
+    for floor, colour in ((1.0, "#b9e4b9"), (0.99, "#dcefc0"), (0.9, "#f3eeb0"), (0.5, "#f8d9a8")):
+        if v >= floor:
+            return colour
+    return "#f2b8b8"
+
+
+def _acc_cell(v: float | None, extra: str = "") -> str:
+    text = "n/a" if v is None else f"{v:.3f}"
+    return f'<td style="background:{_colour(v)}">{text}{extra}</td>'
+
+
+def _img(path: str | Path, caption: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_esc(caption)}">'
+            f"<figcaption>{_esc(caption)}</figcaption></figure>")
+
+
+def _table(header: list[str], rows: list[str]) -> str:
+    head = "".join(f"<th>{h}</th>" for h in header)
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _fmt(v, digits: int = 3) -> str:
+    if v is None:
+        return "&ndash;"
+    return f"{v:.{digits}f}" if isinstance(v, float) else _esc(v)
+
+
+def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None) -> str:
+    ds = c["dataset"]
+    parts = [f'<h2 id="{_esc(ds)}">Data set <code>{_esc(ds)}</code> ({len(c["labels"])} characters: '
+             f'{_esc("".join(c["labels"]))})</h2>']
+
+    clean = [_get(c["clean_accuracy"], tb, s, tt) for tb in c["train_backends"] for s in c["seeds"]
+             for tt in c["test_backends"]]
+    clean = [v for v in clean if v is not None]
+    perfect = bool(clean) and min(clean) == 1.0
+    verdict = (f"All {len(clean)} clean tests (every seed, every train/test backend pair) answered every character right."
+               if perfect else
+               f"{sum(v < 1.0 for v in clean)} of {len(clean)} clean tests fall short of accuracy 1.0 "
+               f"(lowest {min(clean, default=float('nan')):.3f}).")
+    parts.append(f'<div class="verdict {"ok" if perfect else "bad"}">{_esc(verdict)}</div>')
+
+    # accuracy per backend and seed (trained and tested on the same backend)
+    rows = []
+    for b in c["train_backends"]:
+        cells = "".join(_acc_cell(_get(c["clean_accuracy"], b, s, b)) for s in c["seeds"])
+        rows.append(f'<tr><th class="l">{_esc(b)}</th>{cells}</tr>')
+    acc_table = _table(["trained and tested on", *(f"seed {s}" for s in c["seeds"])], rows)
+
+    rows = []
+    for tb in c["train_backends"]:
+        cells = "".join(_acc_cell(c["transfer"][tb][tt]["mean"],
+                                  "" if c["transfer"][tb][tt]["min"] in (None, c["transfer"][tb][tt]["mean"])
+                                  else f' <small>(min {c["transfer"][tb][tt]["min"]:.3f})</small>')
+                        for tt in c["test_backends"])
+        rows.append(f'<tr><th class="l">{_esc(tb)}</th>{cells}</tr>')
+    transfer_table = _table(["trained on &darr; / tested on &rarr;", *map(_esc, c["test_backends"])], rows)
+    parts.append(f'<div class="cols"><div><h3>Accuracy per backend and seed</h3>{acc_table}</div>'
+                 f'<div><h3>Transfer matrix (mean over seeds)</h3>{transfer_table}</div></div>')
+
+    flips = c["noise_flips"]
+    rows = []
+    pairs = list(dict.fromkeys((n["train_backend"], n["test_backend"]) for n in c["noise"]))
+    for tb, tt in pairs:
+        by_flip = {n["noise_flips"]: n for n in c["noise"] if (n["train_backend"], n["test_backend"]) == (tb, tt)}
+        cells = "".join(_acc_cell(by_flip[f]["mean"]) if f in by_flip else "<td>&ndash;</td>" for f in flips)
+        rows.append(f'<tr><th class="l">{_esc(tb)} &rarr; {_esc(tt)}</th>{cells}</tr>')
+    noise_table = _table(["trained &rarr; tested", *(f"{f} flipped" for f in flips)], rows)
+
+    rows = []
+    for t in c["training"]:
+        crit = t["epochs_to_criterion"]
+        rows.append(f'<tr><th class="l">{_esc(t["backend"])}</th><td>{t["seed"]}</td>'
+                    f'<td style="background:{"#b9e4b9" if crit else "#f6d5d5"}">{crit if crit else "not met"}</td>'
+                    f'<td>{t["epochs_run"]}</td><td>{_fmt(t["wall_seconds"], 1)}</td>'
+                    f'<td>{_fmt(t["sim_ms_per_wall_s"], 0)}</td></tr>')
+    training_table = _table(["backend", "seed", "epochs to criterion", "epochs run", "wall time (s)",
+                             "simulated ms per wall s"], rows)
+    parts.append(f'<div class="cols"><div><h3>Noise robustness (mean accuracy over seeds)</h3>{noise_table}</div>'
+                 f'<div><h3>Training</h3>{training_table}</div></div>')
+
+    if lockstep:
+        parts.append(_lockstep_section(lockstep))
+
+    figs = c["figures"]
+    parts.append("<h3>Figures</h3><div class='grid'>"
+                 f"<div>{_img(figs['learning_curves'], 'Learning curves: evaluation accuracy per epoch')}</div>"
+                 f"<div>{_img(figs['transfer'], 'Transfer matrix: trained on the row backend, tested on the column backend')}</div>"
+                 f"<div>{_img(figs['noise'], 'Noise robustness: accuracy against flipped pixels (band: min-max over seeds)')}</div>"
+                 f"<div>{_img(figs['weights'], 'Trained weights drawn as the pixel grid, per output neuron')}</div>"
+                 + (f"<div>{_img(lockstep_figure, 'Lockstep replay: the same inputs and weights on each backend')}</div>"
+                    if lockstep_figure else "")
+                 + "</div>")
+    first_seed = c["seeds"][0]
+    rasters = [(k, p) for k, p in c["rasters"].items() if k.split("/")[1] == f"seed{first_seed}"]
+    if rasters:
+        parts.append(f"<h3>Test rasters, seed {first_seed} (trained on / tested on)</h3><div class='grid'>"
+                     + "".join(f"<div>{_img(p, k.replace(f'/seed{first_seed}/', ' -> '))}</div>" for k, p in rasters)
+                     + "</div>")
+    return "\n".join(parts)
+
+
+def _get(clean: dict, tb: str, seed: int, tt: str):
+    per_seed = clean[tb]
+    return per_seed.get(str(seed), per_seed.get(seed, {})).get(tt)
+
+
+def _lockstep_section(lockstep: dict) -> str:
+    rows = []
+    for p in lockstep["pairs"]:
+        for part in ("outputs", "inputs", "all"):
+            q = p[part]
+            rows.append(
+                f'<tr><th class="l">{_esc(p["a"])} vs {_esc(p["b"])}</th><td class="l">{part}</td>'
+                f'<td>{q["neuron_windows"]}</td>{_acc_cell(q["exact_match_rate"])}{_acc_cell(q["within_one_rate"])}'
+                f'{_acc_cell(q["window_exact_match_rate"])}<td>{q["mean_abs_rate_diff_hz"]:.3f}</td>'
+                f'<td>{q["van_rossum_mean"]:.3f}</td>'
+                + (f'{_acc_cell(p["winner_agreement"])}<td>{_fmt(p["b_minus_a_spike_time_ms"], 3)}</td>'
+                   if part == "outputs" else "<td></td><td></td>") + "</tr>")
+    p0 = lockstep["pairs"][0]
+    return (f"<h3>Lockstep agreement ({p0['windows']} windows, same inputs and weights on every backend)</h3>"
+            + _table(["backends", "neurons", "neuron-windows", "exact count match", "within one spike",
+                      "windows with all counts equal", "mean |rate diff| (Hz)",
+                      f"van Rossum distance (&tau; {p0['van_rossum_tau_ms']:g} ms)", "same winner",
+                      "spike time b&minus;a (ms)"], rows)
+            + "<p class='meta'>Counts over each presentation (window and rest gap); rates per input window. "
+              "Van Rossum distance from Elephant, 1.0 = one spike against none. Spike-time offset: mean "
+              "difference of corresponding spikes in neuron-windows with equal counts.</p>")
+
+
+def write_report(path: Path, compares: list[Path], lockstep: dict[str, Path], lockstep_figures: dict[str, Path],
+                 config: dict, title: str = "snn-rl pipeline report") -> None:
+    """Write the report: ``compares`` are ``compare.json`` files (one per data set);
+    ``lockstep`` / ``lockstep_figures`` map a data set to its agreement JSON / figure."""
+    sections, provenance = [], None
+    for cpath in compares:
+        c = read_json(cpath)
+        ds = c["dataset"]
+        ls = read_json(lockstep[ds]) if ds in lockstep else None
+        sections.append(_dataset_section(c, ls, lockstep_figures.get(ds)))
+        if provenance is None and c.get("provenance"):
+            provenance = c["provenance"]
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    prov = ""
+    if provenance:
+        pkgs = ", ".join(f"{k} {v}" for k, v in provenance.get("packages", {}).items() if v)
+        prov = f"<p class='meta'>git commit {_esc(provenance.get('git_commit'))}; {_esc(pkgs)}</p>"
+    toc = " &middot; ".join(f'<a href="#{_esc(read_json(c)["dataset"])}">{_esc(read_json(c)["dataset"])}</a>'
+                            for c in compares)
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title><style>{_CSS}</style></head>
+<body>
+<h1>{_esc(title)}</h1>
+<p class="meta">Generated {stamp}. Data sets: {toc}. Training backends: {_esc(", ".join(config.get("backends", [])))};
+every trained network is tested on every test backend, clean and with flipped pixels.</p>
+{prov}
+{"".join(sections)}
+<h2>Configuration</h2>
+<pre>{_esc(yaml.safe_dump(config, sort_keys=False))}</pre>
+</body></html>
+"""
+    atomic_write_bytes(Path(path), doc.encode())

@@ -1,0 +1,124 @@
+"""Config validation, the derived lists every rule uses, and the input functions."""
+
+import json
+import sys
+from itertools import product
+
+from snakemake.utils import validate
+
+# the model's own parameter records check the model: section (workflow.basedir is the project root)
+sys.path.insert(0, workflow.basedir)
+from model.dataset import BUILTIN  # noqa: E402
+from model.params import Params  # noqa: E402
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+
+def _check_model_overrides(overrides, defaults, prefix):
+    """Reject unknown keys and values whose type differs from the default's; name the key."""
+    for key, value in overrides.items():
+        where = f"{prefix}.{key}"
+        if key not in defaults:
+            raise ValueError(f"config key {where} is not a model parameter (known: {', '.join(defaults)})")
+        default = defaults[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ValueError(f"config key {where} must be a mapping, got {value!r}")
+            _check_model_overrides(value, default, where)
+        elif isinstance(default, bool) or isinstance(value, bool):
+            if type(value) is not type(default):
+                raise ValueError(f"config key {where} must be {type(default).__name__}, got {value!r}")
+        elif isinstance(default, (int, float)):
+            if not isinstance(value, (int, float)) or (isinstance(default, int) and not isinstance(value, int)):
+                raise ValueError(f"config key {where} must be {type(default).__name__}, got {value!r}")
+        elif not isinstance(value, type(default)):
+            raise ValueError(f"config key {where} must be {type(default).__name__}, got {value!r}")
+
+
+def _check_config():
+    _check_model_overrides(config["model"], Params().to_dict(), "model")
+    try:
+        Params.from_dict(config["model"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"config key model: {exc}") from None
+    for name in config["datasets"]:
+        if name not in BUILTIN and name not in config["dataset_files"]:
+            raise ValueError(f"config key datasets: {name!r} is neither a built-in data set "
+                             f"({', '.join(BUILTIN)}) nor a name in dataset_files")
+    ls = config["lockstep"]
+    if ls["reference_backend"] not in (None, *config["backends"]):
+        raise ValueError(f"config key lockstep.reference_backend: {ls['reference_backend']!r} is not in backends")
+    if ls["reference_seed"] is not None and ls["reference_seed"] not in SEEDS:
+        raise ValueError(f"config key lockstep.reference_seed: {ls['reference_seed']} is not one of the seeds {SEEDS}")
+    if ls["enabled"] and len(ls["backends"] or TEST_BACKENDS) < 2:
+        raise ValueError("config key lockstep.backends: lockstep needs at least 2 backends (or lockstep.enabled: false)")
+
+
+DATASETS = config["datasets"]
+BACKENDS = config["backends"]
+TEST_BACKENDS = config["test_backends"] or BACKENDS
+EXTRA_TEST_BACKENDS = config["extra_test_backends"]
+SEEDS = list(range(config["first_seed"], config["first_seed"] + config["seeds"]))
+NOISE_FLIPS = config["noise"]["flips"]
+LOCKSTEP = config["lockstep"]
+LOCKSTEP_BACKENDS = LOCKSTEP["backends"] or TEST_BACKENDS
+LOCKSTEP_REFERENCE = (LOCKSTEP["reference_backend"] or BACKENDS[0],
+                      SEEDS[0] if LOCKSTEP["reference_seed"] is None else LOCKSTEP["reference_seed"])
+_check_config()
+
+#: the model parameters, as the JSON object ``snn-rl --params`` takes (a change reruns training)
+MODEL_PARAMS = json.dumps(config["model"], sort_keys=True)
+
+RUN = "runs/{dataset}/{backend}/seed{seed}"
+TEST = "runs/{dataset}/{backend}/seed{seed}/test/{test_backend}/flips{flips}"
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    backend="|".join(BACKENDS),
+    seed=r"\d+",
+    flips=r"\d+",
+
+
+def dataset_spec(wildcards):
+    """What ``snn-rl --dataset`` takes: a built-in name or the data-set file."""
+    return config["dataset_files"].get(wildcards.dataset, wildcards.dataset)
+
+
+def dataset_file(wildcards):
+    """The data-set file as an input (none for a built-in), so editing it reruns its jobs."""
+    path = config["dataset_files"].get(wildcards.dataset)
+    return [path] if path else []
+
+
+def test_keys():
+    """(train backend, seed, test backend, flipped pixels) of every test of a data set."""
+    keys = list(product(BACKENDS, SEEDS, TEST_BACKENDS, [0, *NOISE_FLIPS]))
+    keys += [(b, s, t, 0) for b, s, t in product(BACKENDS, SEEDS, EXTRA_TEST_BACKENDS)]
+    return keys
+
+
+def test_results(wildcards):
+    """Every ``test.json`` of a data set, in the order of :func:`test_keys`."""
+    return [f"{TEST}/test.json".format(dataset=wildcards.dataset, backend=b, seed=s, test_backend=t, flips=f)
+            for b, s, t, f in test_keys()]
+
+
+def lockstep_reference(name):
+    """Input function: file ``name`` of the training run whose weights seed the protocol."""
+    backend, seed = LOCKSTEP_REFERENCE
+    return lambda wildcards: f"{RUN}/{name}".format(dataset=wildcards.dataset, backend=backend, seed=seed)
+
+
+def report_inputs(kind):
+    """The files of one kind the report shows, over every data set."""
+    if kind == "rasters":  # the clean tests of the first seed
+        return [f"{TEST}/raster.png".format(dataset=d, backend=b, seed=s, test_backend=t, flips=f)
+                for d in DATASETS for b, s, t, f in test_keys() if f == 0 and s == SEEDS[0]]
+    patterns = {
+        "compare": ["runs/{dataset}/compare/compare.json"],
+        "figures": [f"runs/{{dataset}}/compare/{name}.png" for name in ("learning_curves", "weights", "transfer", "noise")],
+        "lockstep": ["runs/{dataset}/lockstep/agreement.json"] if LOCKSTEP["enabled"] else [],
+        "lockstep_figures": ["runs/{dataset}/lockstep/agreement.png"] if LOCKSTEP["enabled"] else [],
+    }[kind]
+    return [p.format(dataset=d) for d in DATASETS for p in patterns]

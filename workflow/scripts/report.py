@@ -1,0 +1,16 @@
+"""Rule report: the self-contained HTML report (model.report)."""
+
+from pathlib import Path
+
+from job import logged
+
+with logged(snakemake.log[0]):
+    from model.report import write_report
+
+    # the input lists follow the order of the data sets (workflow/rules/common.smk)
+    datasets = snakemake.params.datasets
+    lockstep = dict(zip(datasets, map(Path, snakemake.input.lockstep)))
+    figures = dict(zip(datasets, map(Path, snakemake.input.lockstep_figures)))
+    write_report(Path(snakemake.output.html), [Path(p) for p in snakemake.input.compare], lockstep, figures,
+                 snakemake.params.config)
+    print(f"report -> {snakemake.output.html}")
