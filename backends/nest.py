@@ -5,9 +5,13 @@
 - ``spike_buffer_shrink_limit = 0``: otherwise NEST keeps a log of spike-buffer resizes that
   PyNN reads back on every ``run()``, and the cost per call grows with every call.
 - ``local_num_threads`` from ``threads`` (the wheel has OpenMP threads, no MPI).
-- State reset: ``V_m`` is set directly; NEST gives no access to the synaptic currents, which
-  decay through the rest gap (``tau_syn`` 5 ms, 50 ms rest: a factor of e^-10), so
-  ``resets_synapses`` is false and training rebuilds the network at each epoch boundary.
+- State reset: NEST gives no write access to the synaptic currents of ``iaf_psc_exp``, but it
+  decays them by ``exp(-h / tau_syn)`` per step: for one time step before each presentation
+  ``tau_syn_ex``/``tau_syn_in`` are set to ``1e-4`` of the step, so the factor underflows
+  to exactly 0.0 and both currents become exactly 0 (spikes in transit are none after the
+  rest gap); then the time constants NEST held are written back and ``V_m`` is set to rest.
+  So ``resets_synapses`` is true, as on NEURON, and training need not rebuild the network
+  between epochs. Every presentation therefore starts one time step after the last ended.
 - PyNN's first ``run()`` on NEST simulates one extra ``min_delay`` and later parameter changes
   act at the kernel's time, one ``min_delay`` after the time PyNN reports: the first
   presentation after set-up would start one time step earlier than every later one. One
@@ -18,8 +22,11 @@
   ``I_e`` (pA) in one call; spikes are taken from PyNN's ``spike_recorder`` devices' event
   arrays, which are then emptied (``n_events = 0``), keeping PyNN's rule for events stamped
   after the current time; ``run`` calls ``nest.Simulate`` and the clock is kept in steps on
-  the host, so no call queries the kernel status. NEST's ``Prepare``/``Run``/``Cleanup``
-  would save nothing: ``Simulate`` of one step costs about 10 us here.
+  the host, so no call queries the kernel status. Status writes go to NEST's low-level
+  kernel calls (``nest.nestkernel_api``, what ``NodeCollection.set`` and
+  ``SynapseCollection.set`` end in), skipping the MPI-locality and network-size queries
+  those wrappers add to every call (about 0.1 ms each; this wheel has no MPI). NEST's
+  ``Prepare``/``Run``/``Cleanup`` would save nothing: ``Simulate`` of one step costs ~10 us.
 """
 
 from __future__ import annotations
@@ -29,13 +36,14 @@ import warnings
 
 import numpy as np
 
-from backends.base import Backend
+from backends.base import Backend, Capabilities
 
 
 class NestBackend(Backend):
     name = "nest"
     pynn_module = "pyNN.nest"
     requirement = "nest-simulator==3.10.0"
+    capabilities = Capabilities(training=True, inference=True, timestep_ms=None, resets_synapses=True)
 
     def import_simulator(self):
         os.environ.setdefault("PYNEST_QUIET", "1")
@@ -54,21 +62,30 @@ class NestBackend(Backend):
     def attach(self, net) -> None:
         self._all_cells = net.inputs.node_collection + net.outputs.node_collection
         self._v_rest = net.p.cell.v_rest
+        self._dt_ms = float(self.sim.get_time_step())
+        held = self._all_cells.get(["tau_syn_ex", "tau_syn_in"])
+        flush_ms = 1e-4 * self._dt_ms
+        self._flush_status = [{"tau_syn_ex": flush_ms, "tau_syn_in": flush_ms}] * len(self._all_cells)
+        self._rest_status = [
+            {"tau_syn_ex": float(ex), "tau_syn_in": float(inh), "V_m": float(self._v_rest)}
+            for ex, inh in zip(np.atleast_1d(held["tau_syn_ex"]), np.atleast_1d(held["tau_syn_in"]))
+        ]
         if self.fast:
             self._attach_fast(net)
         self.sim.run(self.sim.get_time_step())
 
     def reset_state(self, net) -> None:
-        if self.fast:
-            # a list of per-node dicts skips NEST's per-call check of the first node's status
-            self._all_cells.set(self._rest_status)
-        else:
-            self._all_cells.set(V_m=self._v_rest)
+        """Synaptic currents to exactly 0 in one time step (see above), then ``V_m`` to rest."""
+        set_nodes = self._set_nodes if self.fast else lambda nodes, statuses: nodes.set(statuses)
+        set_nodes(self._all_cells, self._flush_status)
+        self.run(self._dt_ms)
+        set_nodes(self._all_cells, self._rest_status)
 
     # fast paths ------------------------------------------------------------------------
     def _attach_fast(self, net) -> None:
-        self._dt_ms = float(self.sim.get_time_step())
-        self._rest_status = [{"V_m": float(self._v_rest)}] * len(self._all_cells)
+        from nest import nestkernel_api
+
+        self._kernel = nestkernel_api
         self._steps = None  # host clock in time steps; read from PyNN once, on first use
         self._inputs = net.inputs.node_collection
         self._recorders = [pop.recorder._spike_detector.device for pop in (net.inputs, net.outputs)]
@@ -76,6 +93,10 @@ class NestBackend(Backend):
         self._overrun = [None, None]
         # taken after the first run: NEST sorts the connections when it first prepares them
         self._conns = None
+
+    def _set_nodes(self, nodes, statuses: list[dict]) -> None:
+        """``nodes.set(statuses)``, one status dict per node, straight to NEST's kernel call."""
+        self._kernel.llapi_set_nc_status(nodes._datum, statuses)
 
     def _plastic_connections(self, net):
         if self._conns is None:
@@ -106,7 +127,7 @@ class NestBackend(Backend):
         if not self.fast:
             return super().set_input_currents(net, currents_nA)
         pA = np.asarray(currents_nA, dtype=float) * 1000.0
-        self._inputs.set([{"I_e": float(v)} for v in pA])
+        self._set_nodes(self._inputs, [{"I_e": v} for v in pA.tolist()])
 
     def run(self, duration_ms: float) -> None:
         if not self.fast:
@@ -131,7 +152,7 @@ class NestBackend(Backend):
             events = device.get("events")
             senders = np.asarray(events["senders"], dtype=np.int64)
             times = np.asarray(events["times"], dtype=float)
-            device.set(n_events=0)
+            self._set_nodes(device, [{"n_events": 0}])
             # as PyNN: events stamped after the current time are held back for the next read
             later = times > t_ms
             held, self._overrun[k] = self._overrun[k], (senders[later], times[later]) if later.any() else None
@@ -150,7 +171,7 @@ class NestBackend(Backend):
             return super().write_weights(net, weights_nA)
         conns = self._plastic_connections(net)
         pA = np.asarray(weights_nA, dtype=float)[self._conn_index] * 1000.0
-        conns.set([{"weight": float(v)} for v in pA])
+        self._kernel.llapi_set_connection_status(conns._datum, [{"weight": v} for v in pA.tolist()])
 
     def read_weights(self, net) -> np.ndarray:
         if not self.fast:

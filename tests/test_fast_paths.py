@@ -1,4 +1,5 @@
-"""The adapters' fast paths give the same spikes and weights as PyNN's API (issue 5).
+"""The adapters' fast paths give the same spikes and weights as PyNN's API (issue 5), and
+``reset_state`` makes a presentation forget the one before it.
 
 For each installed backend the same scenario runs twice, each in a fresh interpreter (NEURON
 cannot be set up twice in one process): once with ``fast=False`` (every call through PyNN)
@@ -9,7 +10,12 @@ inhibition acts), and a last presentation after a long pause. Spike times and we
 be equal exactly: NEST and NEURON both keep weights as doubles, and both paths write the
 same doubles (nA, or pA = nA x 1000 on NEST as PyNN's translation does).
 
-The file is also the probe: ``python tests/test_fast_paths.py BACKEND fast|plain OUT.npz``.
+A backend that declares ``resets_synapses`` (training then never rebuilds its network) must
+give a presentation exactly the spikes it gave on a fresh network, even right after a
+presentation that drove every input at 5 times the usual current, with a rest gap of only
+2 ms, where leftover synaptic currents (e^-0.4 of their value) change the spikes.
+
+The file is also the probe: ``python tests/test_fast_paths.py BACKEND fast|plain|reset OUT.npz``.
 """
 
 from __future__ import annotations
@@ -64,11 +70,38 @@ def probe(backend_name: str, fast: bool, out: Path) -> None:
     np.savez(out, **saved)
 
 
-def _run_probe(backend_name: str, fast: bool, out: Path) -> dict[str, np.ndarray]:
+def probe_reset(backend_name: str, out: Path) -> None:
+    """One drive on a fresh network, then after a presentation of strong drive; 2 ms rests."""
+    import backends
+    from model.dataset import builtin, encode
+    from model.network import CharacterNetwork, initial_weights, input_gains
+    from model.params import Params
+
+    net_p = Params().replace(network={"rest_ms": 2.0}).network
+    data = builtin("abcd")
+    rng = np.random.default_rng(3)
+    gains = input_gains(data.n_pixels, net_p.input_jitter, rng)
+    weights = initial_weights(data.n_pixels, len(data), net_p, rng)
+    backend = backends.get(backend_name).setup(net_p.timestep_ms)
+    net = CharacterNetwork(backend, net_p, weights, gains)
+    drive = encode(data.images[1], net_p.input_encoding)
+    fresh = net.present(drive)
+    busy = net.present(np.full(data.n_pixels, 5.0))  # inputs fire every few ms up to the end
+    again = net.present(drive)
+    backend.end()
+    saved = {"resets_synapses": np.array(backend.capabilities.resets_synapses),
+             "busy_post_spikes": np.array(sum(len(t) for t in busy.post))}
+    for name, pres in (("fresh", fresh), ("again", again)):
+        for i, times in enumerate(pres.pre + pres.post):
+            saved[f"{name}_{i}"] = np.asarray(times, dtype=float)
+    np.savez(out, **saved)
+
+
+def _run_probe(backend_name: str, mode: str, out: Path) -> dict[str, np.ndarray]:
     from conftest import cli_env
 
     proc = subprocess.run(
-        [sys.executable, str(Path(__file__)), backend_name, "fast" if fast else "plain", str(out)],
+        [sys.executable, str(Path(__file__)), backend_name, mode, str(out)],
         capture_output=True, text=True, env=cli_env(), cwd=HERE.parent, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -78,8 +111,8 @@ def _run_probe(backend_name: str, fast: bool, out: Path) -> dict[str, np.ndarray
 
 @pytest.mark.simulator
 def test_fast_paths_match_pynn(backend_name, tmp_path):
-    plain = _run_probe(backend_name, False, tmp_path / "plain.npz")
-    fast = _run_probe(backend_name, True, tmp_path / "fast.npz")
+    plain = _run_probe(backend_name, "plain", tmp_path / "plain.npz")
+    fast = _run_probe(backend_name, "fast", tmp_path / "fast.npz")
     assert sorted(plain) == sorted(fast)
     spikes = sum(plain[k].size for k in plain if k.startswith("post_"))
     assert spikes > N_PRESENTATIONS, "the scenario should make the outputs fire"
@@ -90,6 +123,22 @@ def test_fast_paths_match_pynn(backend_name, tmp_path):
     assert not np.array_equal(plain["initial_weights"], plain[f"weights_{N_PRESENTATIONS - 1}"])
 
 
+@pytest.mark.simulator
+def test_reset_state_forgets_the_previous_presentation(backend_name, tmp_path):
+    got = _run_probe(backend_name, "reset", tmp_path / "reset.npz")
+    assert bool(got["resets_synapses"]), f"{backend_name} should declare resets_synapses"
+    assert int(got["busy_post_spikes"]) >= 4, "the presentation in between should make the outputs fire"
+    fresh = [got[k] for k in sorted(got) if k.startswith("fresh_")]
+    again = [got[k] for k in sorted(got) if k.startswith("again_")]
+    assert sum(t.size for t in fresh) > 0
+    for i, (a, b) in enumerate(zip(fresh, again)):
+        assert np.array_equal(a, b), f"{backend_name}: neuron {i} fires at {b}, on a fresh network at {a}"
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parent))
-    probe(sys.argv[1], sys.argv[2] == "fast", Path(sys.argv[3]))
+    backend_arg, mode, out_arg = sys.argv[1:4]
+    if mode == "reset":
+        probe_reset(backend_arg, Path(out_arg))
+    else:
+        probe(backend_arg, mode == "fast", Path(out_arg))
