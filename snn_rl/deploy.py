@@ -102,6 +102,7 @@ On the chip the input -> output weights are 16-bit integers with a ring-buffer l
 def virtual_map(bundle: Path) -> dict:
     """Run the bundle with ``spiNNaker`` on a virtual board in a separate process, with a
     private home and cfg so neither the user's cfg nor the working directory is touched."""
+    bundle = bundle.resolve()
     work = bundle / "virtual_board"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
