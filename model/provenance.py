@@ -1,7 +1,9 @@
-"""What a run records about where it came from: package versions, git commit, platform."""
+"""What a run records about where it came from: package versions, git commit, platform, and
+the SHA-256 of every input file, so a figure can be traced to exactly what produced it."""
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import subprocess
 import sys
@@ -38,11 +40,26 @@ def git_commit(directory: Path | None = None) -> str | None:
     return commit + ("+dirty" if dirty else "")
 
 
-def provenance() -> dict:
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def provenance(inputs: dict[str, Path | None] | None = None) -> dict:
+    """The record written into every result file.
+
+    ``inputs``: role -> file read by the run (a data-set file, a weights file); ``None``
+    entries (e.g. a built-in data set) are left out. Each is recorded with its SHA-256.
+    """
     return {
         "packages": package_versions(),
         "git_commit": git_commit(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "command": sys.argv,
+        "inputs": {role: {"path": str(path), "sha256": file_sha256(path)}
+                   for role, path in (inputs or {}).items() if path is not None},
     }

@@ -12,7 +12,6 @@ import io
 import json
 import os
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,8 +80,8 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
             return {k: data[k] for k in data.files}
     except FileNotFoundError:
         raise StorageError(f"{path} does not exist") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise StorageError(f"{path} is not a readable .npz file ({exc})") from None
+    except Exception as exc:  # a damaged zip fails in many ways: BadZipFile, NotImplementedError, ...
+        raise StorageError(f"{path} is not a readable .npz file ({type(exc).__name__}: {exc})") from None
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def cmd_train(args) -> None:
                          title=f"{dataset.name} on {backend.name}, seed {args.seed}")
     plots.weight_grids(result.trained.weights, dataset.labels, dataset.shape, result.trained.input_encoding,
                        out / "weights.png", title=f"weights after epoch {result.summary['weights_from_epoch']}")
-    write_json(out / "train.json", {**result.summary, "provenance": provenance()})
+    write_json(out / "train.json", {**result.summary, "provenance": provenance({"dataset": _dataset_file(args.dataset)})})
     s = result.summary
     crit = s["epochs_to_criterion"]
     print(f"{s['dataset']} on {s['backend']} seed {s['seed']}: "
@@ -160,7 +160,10 @@ def cmd_test(args) -> None:
         "output_spike_counts": [c.tolist() for c in ev.counts],
         "wall_seconds": wall,
         "params": params.to_dict(),
-        "provenance": provenance(),
+        "provenance": provenance({
+            "dataset": _dataset_file(args.dataset),
+            "weights": weights_path / WEIGHTS_FILE if weights_path.is_dir() else weights_path,
+        }),
     }
     plots.raster(ev, net.presentation_ms, out / "raster.png",
                  title=f"{dataset.name} on {backend.name}: accuracy {ev.accuracy:.3f}"
@@ -169,6 +172,13 @@ def cmd_test(args) -> None:
     print(f"{dataset.name} on {backend.name}: accuracy {ev.accuracy:.3f} "
           f"({sum(a == t for a, t in zip(ev.answers, ev.targets))}/{len(ev.targets)}), "
           f"mean winner spikes {summary['mean_winner_spikes']:.2f} -> {out}")
+
+
+def _dataset_file(spec: str) -> Path | None:
+    """The file a ``--dataset`` value names, or None for a built-in data set."""
+    from model.dataset import BUILTIN
+
+    return None if spec in BUILTIN else Path(spec)
 
 
 def _train_params(weights_path: Path) -> Params:

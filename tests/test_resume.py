@@ -1,0 +1,291 @@
+"""A long training run is never lost: atomic, digest-checked checkpoints and exact resume.
+
+- Storage: a checkpoint reads back bit for bit; every truncation and every flipped byte is
+  detected (by the zip CRC or the SHA-256 digest), and a failed write leaves the old file.
+- Kill and resume, on every installed backend: ``snn-rl train`` is killed with SIGKILL at a
+  seeded random moment after its first checkpoint (twice), resumed with ``--resume``, and
+  must end with exactly the weights, learning curve and final state of an uninterrupted run.
+- A corrupted newest checkpoint is reported and the previous good one is used; a finished
+  run resumed with a larger ``--epochs`` continues as if it had been planned that long.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import INSTALLED_BACKENDS, ROOT, cli_env, run_cli
+from model import storage
+from model.storage import StorageError, load_checkpoint, load_weights, save_checkpoint
+from model.training import CHECKPOINT_DIR, checkpoint_paths
+
+EPOCHS = 12
+#: short runs that never stop early, so an interrupted run has something left to do
+PARAMS = json.dumps({"training": {"stop_at_criterion": False, "max_epochs": EPOCHS}})
+SEED = 4
+
+
+# -- storage ------------------------------------------------------------------------------
+def _checkpoint(tmp_path: Path) -> tuple[Path, dict, dict]:
+    rng = np.random.default_rng(0)
+    arrays = {"weights": rng.uniform(0, 3, (15, 4)), "baseline": rng.uniform(-1, 1, 4)}
+    state = {"epoch": 7, "rng": [np.random.default_rng(1).bit_generator.state], "history": [{"a": 0.5}]}
+    path = tmp_path / "epoch_0007.npz"
+    save_checkpoint(path, arrays, state)
+    return path, arrays, state
+
+
+def test_checkpoint_reads_back_bit_for_bit(tmp_path):
+    path, arrays, state = _checkpoint(tmp_path)
+    got_arrays, got_state = load_checkpoint(path)
+    assert set(got_arrays) == set(arrays)
+    for key in arrays:
+        assert np.array_equal(got_arrays[key], arrays[key]) and got_arrays[key].dtype == arrays[key].dtype
+    assert got_state == json.loads(json.dumps(state))
+
+
+def test_every_truncation_is_detected(tmp_path):
+    path, _, _ = _checkpoint(tmp_path)
+    data = path.read_bytes()
+    bad = tmp_path / "bad.npz"
+    for length in sorted(set(np.linspace(0, len(data) - 1, 60).astype(int))):
+        bad.write_bytes(data[:length])
+        with pytest.raises(StorageError, match="bad.npz"):
+            load_checkpoint(bad)
+
+
+def test_every_flipped_byte_is_detected(tmp_path):
+    path, _, _ = _checkpoint(tmp_path)
+    data = path.read_bytes()
+    bad = tmp_path / "bad.npz"
+    undetected = []
+    for pos in range(0, len(data), 7):
+        flipped = bytearray(data)
+        flipped[pos] ^= 0x20
+        bad.write_bytes(bytes(flipped))
+        try:
+            load_checkpoint(bad)
+        except StorageError:
+            continue
+        undetected.append(pos)
+    # bytes the zip reader never looks at (e.g. the "version made by" field) change nothing
+    # that is read back; everything that is read back is covered
+    for pos in undetected:
+        flipped = bytearray(data)
+        flipped[pos] ^= 0x20
+        bad.write_bytes(bytes(flipped))
+        got, _ = load_checkpoint(bad)
+        ref, _ = load_checkpoint(path)
+        assert all(np.array_equal(got[k], ref[k]) for k in ref)
+
+
+def test_digest_catches_a_consistent_rewrite(tmp_path):
+    """Content changed and re-zipped with valid CRCs: only the SHA-256 digest can tell."""
+    path, _, _ = _checkpoint(tmp_path)
+    with np.load(path) as data:
+        content = {k: data[k] for k in data.files}
+    content["weights"] = content["weights"].copy()
+    content["weights"][3, 2] += 1e-12
+    np.savez(path, **content)
+    with pytest.raises(StorageError, match="corrupted .*SHA-256"):
+        load_checkpoint(path)
+
+
+def test_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
+    path, arrays, _ = _checkpoint(tmp_path)
+    before = path.read_bytes()
+
+    def broken_fsync(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(storage.os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, {"weights": np.zeros((15, 4))}, {"epoch": 8})
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file left
+
+
+def test_written_files_get_a_plain_file_mode(tmp_path):
+    path, _, _ = _checkpoint(tmp_path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# -- kill and resume through the real CLI -------------------------------------------------
+def _train_args(backend: str, out: Path, *extra: str) -> list[str]:
+    return ["train", "--backend", backend, "--dataset", "abcd", "--seed", str(SEED), "--params", PARAMS,
+            "--out", str(out), "--quiet", *extra]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """One uninterrupted run per installed backend: {backend: run directory}."""
+    root = tmp_path_factory.mktemp("reference")
+    runs = {}
+    for backend in INSTALLED_BACKENDS:
+        runs[backend] = root / backend
+        run_cli(*_train_args(backend, runs[backend]))
+    return runs
+
+
+def _kill_during_training(args: list[str], out: Path, after_epoch: int, delay_s: float) -> int:
+    """Start ``snn-rl`` and SIGKILL it ``delay_s`` after checkpoint ``after_epoch`` appears;
+    returns the newest checkpoint epoch at the moment of the kill."""
+    log = out.parent / f"{out.name}-killed-after-{after_epoch}.log"
+    with open(log, "w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "snn_rl", *args], cwd=ROOT, env=cli_env(),
+                                stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        target = out / CHECKPOINT_DIR / f"epoch_{after_epoch:04d}.npz"
+        deadline = time.monotonic() + 300
+        while not target.exists():
+            assert proc.poll() is None, f"training ended before checkpoint {after_epoch}: {log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "no checkpoint within 300 s"
+            time.sleep(0.005)
+        time.sleep(delay_s)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    assert not (out / "train.json").exists()
+    newest = checkpoint_paths(out)[0]
+    return int(newest.stem.split("_")[1])
+
+
+def _final_state(run_dir: Path) -> dict:
+    arrays, state = load_checkpoint(checkpoint_paths(run_dir)[0])
+    return {"arrays": arrays, "epoch": state["epoch"], "rng": state["rng"]}
+
+
+def _assert_same_run(resumed: Path, reference: Path) -> None:
+    got, ref = load_weights(resumed), load_weights(reference)
+    assert np.array_equal(got.weights, ref.weights), "trained weights differ from the uninterrupted run"
+    assert np.array_equal(got.input_gains, ref.input_gains)
+    a, b = _final_state(resumed), _final_state(reference)
+    assert a["epoch"] == b["epoch"] == EPOCHS
+    for key in b["arrays"]:
+        assert np.array_equal(a["arrays"][key], b["arrays"][key]), f"final {key} differs"
+    assert a["rng"] == b["rng"]
+    got_summary = json.loads((resumed / "train.json").read_text())
+    ref_summary = json.loads((reference / "train.json").read_text())
+    assert got_summary["learning_curve"] == ref_summary["learning_curve"]
+    for key in ("epochs_run", "epochs_to_criterion", "weights_from_epoch", "best_eval_accuracy", "params"):
+        assert got_summary[key] == ref_summary[key], key
+
+
+@pytest.mark.simulator
+def test_killed_twice_and_resumed_equals_uninterrupted(reference, backend_name, tmp_path):
+    ref_summary = json.loads((reference[backend_name] / "train.json").read_text())
+    epoch_s = ref_summary["wall_seconds"] / EPOCHS
+    rng = np.random.default_rng(sorted(INSTALLED_BACKENDS).index(backend_name))
+    out = tmp_path / "killed"
+    args = _train_args(backend_name, out)
+    # first kill: somewhere in the epochs after the first checkpoint
+    killed_at = _kill_during_training(args, out, 1, rng.uniform(0.0, 0.5 * (EPOCHS - 1)) * epoch_s)
+    assert 1 <= killed_at < EPOCHS
+    # second kill: the resumed run, at a random moment after its first new checkpoint
+    killed_again_at = _kill_during_training(args + ["--resume"], out, killed_at + 1,
+                                            rng.uniform(0.0, 0.5 * (EPOCHS - killed_at - 1)) * epoch_s)
+    assert killed_at < killed_again_at < EPOCHS
+    proc = run_cli(*args, "--resume")
+    summary = json.loads((out / "train.json").read_text())
+    assert summary["resumed_from_epoch"] == killed_again_at
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("warning:")], proc.stderr
+    _assert_same_run(out, reference[backend_name])
+
+
+@pytest.mark.simulator
+def test_corrupted_checkpoints_are_reported_and_skipped(reference, tmp_path):
+    """The two newest checkpoints damaged (one truncated, one with a flipped byte): both are
+    named in a warning, training goes on from the third, and the result is unchanged."""
+    backend = "nest"
+    out = tmp_path / "damaged"
+    shutil.copytree(reference[backend] / CHECKPOINT_DIR, out / CHECKPOINT_DIR)
+    newest, second, third = checkpoint_paths(out)
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    data = bytearray(second.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    second.write_bytes(bytes(data))
+    proc = run_cli(*_train_args(backend, out, "--resume"))
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2 and newest.name in warnings[0] and second.name in warnings[1], proc.stderr
+    summary = json.loads((out / "train.json").read_text())
+    assert summary["resumed_from_epoch"] == int(third.stem.split("_")[1])
+    _assert_same_run(out, reference[backend])
+
+
+@pytest.mark.simulator
+def test_resume_with_more_epochs_extends_a_finished_run(reference, tmp_path):
+    backend = "nest"
+    out = tmp_path / "extended"
+    short = json.dumps({"training": {"stop_at_criterion": False, "max_epochs": EPOCHS // 2}})
+    args = _train_args(backend, out)
+    args[args.index("--params") + 1] = short
+    run_cli(*args)
+    assert json.loads((out / "train.json").read_text())["epochs_run"] == EPOCHS // 2
+    run_cli(*args, "--resume", "--epochs", str(EPOCHS))
+    _assert_same_run(out, reference[backend])
+
+
+# -- provenance ---------------------------------------------------------------------------
+@pytest.mark.simulator
+def test_run_records_its_provenance(reference, backend_name):
+    from importlib import metadata
+
+    summary = json.loads((reference[backend_name] / "train.json").read_text())
+    prov = summary["provenance"]
+    for dist in ("PyNN", "nest-simulator", "NEURON", "sPyNNaker"):
+        assert dist in prov["packages"]
+        try:
+            installed = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            installed = None
+        assert prov["packages"][dist] == installed
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    if head.returncode == 0:  # a checkout; an installed copy records null
+        assert prov["git_commit"].split("+")[0] == head.stdout.strip()
+    assert summary["seed"] == SEED and summary["backend"] == backend_name
+    assert summary["params"]["training"]["max_epochs"] == EPOCHS
+    from model.params import Params
+
+    assert Params.from_dict(summary["params"]).to_dict() == summary["params"]  # complete and valid
+
+
+@pytest.mark.simulator
+def test_recorded_provenance_reproduces_the_weights(reference, tmp_path):
+    """Only what train.json records (backend, data set, seed, full parameters) is passed."""
+    recorded = json.loads((reference["nest"] / "train.json").read_text())
+    out = tmp_path / "again"
+    run_cli("train", "--backend", recorded["backend"], "--dataset", recorded["dataset"],
+            "--seed", str(recorded["seed"]), "--params", json.dumps(recorded["params"]), "--out", str(out), "--quiet")
+    assert np.array_equal(load_weights(out).weights, load_weights(reference["nest"]).weights)
+
+
+@pytest.mark.simulator
+def test_test_run_records_the_digest_of_its_inputs(reference, tmp_path):
+    import hashlib
+
+    data = tmp_path / "abcd.txt"
+    data.write_text("\n".join(f"{c} {b}" for c, b in zip("ABCD", ("101/010/000/010/010", "001/010/001/010/001",
+                                                                      "000/011/011/011/000", "001/010/010/010/001"))))
+    out = tmp_path / "test"
+    run_cli("test", "--backend", "nest", "--weights", str(reference["nest"]), "--dataset", str(data),
+            "--out", str(out), "--repeats", "1")
+    inputs = json.loads((out / "test.json").read_text())["provenance"]["inputs"]
+    weights_file = reference["nest"] / "weights.npz"
+    assert inputs["weights"] == {"path": str(weights_file), "sha256": hashlib.sha256(weights_file.read_bytes()).hexdigest()}
+    assert inputs["dataset"]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
