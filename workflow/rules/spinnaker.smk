@@ -1,11 +1,11 @@
 """SpiNNaker: every trained network under the chip's arithmetic, and its deployment bundle.
 
 The emulated test lands where the compare step looks for extra test columns
-(``extra_test_backends: [spinnaker_emulated]`` in the config puts it into the tables and the
+(``extra_test_backends: [spinnaker-emulated]`` in the config puts it into the tables and the
 report); ``snakemake spinnaker`` builds every emulation and every bundle.
 """
 
-SPINNAKER_EMULATED = "spinnaker_emulated"
+SPINNAKER_EMULATED = "spinnaker-emulated"
 
 
 rule emulate_spinnaker:
