@@ -170,7 +170,8 @@ def _stats(values: list) -> dict:
 
 def learning_curves(runs: dict, backends: list[str], path: Path, dataset: str) -> None:
     """Evaluation accuracy per epoch, one panel per training backend, one line per seed."""
-    fig, axes = plt.subplots(1, len(backends), figsize=(4.2 * len(backends), 3.0), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(backends), figsize=(4.2 * len(backends), 3.2), squeeze=False, sharey=True,
+                             layout="constrained")
     for ax, backend in zip(axes[0], backends):
         for (b, seed), r in sorted(runs.items()):
             if b != backend:
@@ -231,7 +232,8 @@ def transfer_figure(transfer: dict, train_backends: list[str], test_backends: li
         for j, tt in enumerate(test_backends):
             s = transfer[tb][tt]
             text = "n/a" if s["mean"] is None else f"{s['mean']:.3f}\n(min {s['min']:.3f})"
-            ax.text(j, i, text, ha="center", va="center", fontsize=9)
+            dark = s["mean"] is not None and (s["mean"] > 0.85 or s["mean"] < 0.15)
+            ax.text(j, i, text, ha="center", va="center", fontsize=9, color="white" if dark else "black")
     ax.set_xticks(range(len(test_backends)), test_backends)
     ax.set_yticks(range(len(train_backends)), train_backends)
     ax.set_xlabel("tested on")
@@ -251,6 +253,7 @@ def noise_figure(noise: list[dict], path: Path, dataset: str) -> None:
         (line,) = ax.plot(x, mean, marker="o", ls="-" if tb == tt else "--", label=f"{tb} -> {tt}")
         ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.12)
     ax.set_xlabel("flipped pixels per presentation")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_ylabel("accuracy")
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=8, title="trained -> tested", title_fontsize=8)

@@ -157,10 +157,10 @@ def _lockstep_section(lockstep: dict) -> str:
             q = p[part]
             rows.append(
                 f'<tr><th class="l">{_esc(p["a"])} vs {_esc(p["b"])}</th><td class="l">{part}</td>'
-                f'<td>{q["neuron_windows"]}</td>{_acc_cell(q["exact_match_rate"])}{_acc_cell(q["within_one_rate"])}'
-                f'{_acc_cell(q["window_exact_match_rate"])}<td>{q["mean_abs_rate_diff_hz"]:.3f}</td>'
+                f'<td>{q["neuron_windows"]}</td><td>{q["exact_match_rate"]:.4f}</td><td>{q["within_one_rate"]:.4f}</td>'
+                f'<td>{q["window_exact_match_rate"]:.3f}</td><td>{q["mean_abs_rate_diff_hz"]:.3f}</td>'
                 f'<td>{q["van_rossum_mean"]:.3f}</td>'
-                + (f'{_acc_cell(p["winner_agreement"])}<td>{_fmt(p["b_minus_a_spike_time_ms"], 3)}</td>'
+                + (f'<td>{p["winner_agreement"]:.3f}</td><td>{_fmt(p["b_minus_a_spike_time_ms"], 3)}</td>'
                    if part == "outputs" else "<td></td><td></td>") + "</tr>")
     p0 = lockstep["pairs"][0]
     return (f"<h3>Lockstep agreement ({p0['windows']} windows, same inputs and weights on every backend)</h3>"
