@@ -17,16 +17,17 @@
   presentation after set-up would start one time step earlier than every later one. One
   time step is run as soon as the network is built, so every presentation is timed alike.
 - Fast paths (``fast=True``), each giving what PyNN's call gives (``tests/test_fast_paths.py``):
-  weights are written and read in one call on the plastic connections' ``SynapseCollection``
-  (nA -> pA: x1000 on writes, x0.001 on reads, as PyNN does); input currents are written as
-  ``I_e`` (pA) in one call; spikes are taken from PyNN's ``spike_recorder`` devices' event
-  arrays, which are then emptied (``n_events = 0``), keeping PyNN's rule for events stamped
-  after the current time; ``run`` calls ``nest.Simulate`` and the clock is kept in steps on
-  the host, so no call queries the kernel status. Status writes go to NEST's low-level
-  kernel calls (``nest.nestkernel_api``, what ``NodeCollection.set`` and
-  ``SynapseCollection.set`` end in), skipping the MPI-locality and network-size queries
-  those wrappers add to every call (about 0.1 ms each; this wheel has no MPI). NEST's
-  ``Prepare``/``Run``/``Cleanup`` would save nothing: ``Simulate`` of one step costs ~10 us.
+  weights are written (only those that changed) and read on the plastic connections'
+  ``SynapseCollection`` taken once (nA -> pA: x1000 on writes, x0.001 on reads, as PyNN);
+  input currents are written as ``I_e`` (pA) in one call; spikes are taken from PyNN's
+  ``spike_recorder`` devices' event arrays, which are then emptied (``n_events = 0``),
+  keeping PyNN's rule for events stamped after the current time; ``run`` calls
+  ``nest.Simulate`` and the clock is kept in steps on the host, so no call queries the
+  kernel status. Status writes go to NEST's low-level kernel calls (``nest.nestkernel_api``,
+  what ``NodeCollection.set`` and ``SynapseCollection.set`` end in), skipping the
+  MPI-locality and network-size queries those wrappers add to every call (about 0.1 ms
+  each; this wheel has no MPI). NEST's ``Prepare``/``Run``/``Cleanup`` would save nothing:
+  ``Simulate`` of one step costs about 10 us.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class NestBackend(Backend):
             pre = np.searchsorted(self._node_ids[0], np.fromiter(conns.sources(), dtype=np.int64))
             post = np.searchsorted(self._node_ids[1], np.fromiter(conns.targets(), dtype=np.int64))
             self._conns, self._conn_index = conns, (pre, post)
+            self._written_pA = np.full(len(conns), np.nan)  # the first write sets them all
         return self._conns
 
     def _clock_steps(self) -> int:
@@ -171,7 +173,12 @@ class NestBackend(Backend):
             return super().write_weights(net, weights_nA)
         conns = self._plastic_connections(net)
         pA = np.asarray(weights_nA, dtype=float)[self._conn_index] * 1000.0
-        self._kernel.llapi_set_connection_status(conns._datum, [{"weight": v} for v in pA.tolist()])
+        # NEST takes one status dict per connection (about 2 us each): write only those that changed
+        changed = np.flatnonzero(pA != self._written_pA).tolist()
+        handles = conns._datum
+        self._kernel.llapi_set_connection_status([handles[k] for k in changed],
+                                                 [{"weight": v} for v in pA[changed].tolist()])
+        self._written_pA = pA
 
     def read_weights(self, net) -> np.ndarray:
         if not self.fast:
