@@ -187,7 +187,9 @@ class SpinnakerBackend(Backend):
     name = "spinnaker"
     pynn_module = "pyNN.spiNNaker"
     requirement = "spynnaker==1!7.4.1"
-    capabilities = Capabilities(training=True, inference=True, timestep_ms=q.SPINNAKER_TIMESTEP_MS)
+    # set_state clears both synaptic currents, so training needs no rebuild per epoch
+    capabilities = Capabilities(training=True, inference=True, timestep_ms=q.SPINNAKER_TIMESTEP_MS,
+                                resets_synapses=True)
 
     def __init__(self, **options) -> None:
         super().__init__(**options)
