@@ -256,3 +256,19 @@ def test_submit_needs_credentials_and_a_collab(tmp_path):
     assert_one_line_error(snn_rl(base, env, tmp_path), "--collab")
     assert_one_line_error(snn_rl(base + ["--collab", "my-collab"], env, tmp_path), "EBRAINS_USERNAME", "EBRAINS_TOKEN")
     assert not (tmp_path / "b").exists()
+
+
+def test_a_bundle_that_fails_on_the_virtual_board_reports_the_error(tmp_path):
+    from snn_rl.deploy import virtual_map
+
+    run = synthetic_run(tmp_path / "run", "abcd")
+    bundle = tmp_path / "b"
+    proc = snn_rl(["deploy", "--target", "spinnaker", "--weights", str(run), "--dataset", "abcd", "--out", str(bundle)],
+                  isolated_env(tmp_path, None), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    net = json.loads((bundle / "network.json").read_text())
+    net["cell"]["tau_mem"] = 20.0  # not a parameter of IF_curr_exp
+    (bundle / "network.json").write_text(json.dumps(net))
+    report = virtual_map(bundle)
+    assert report["mapped"] is False and "tau_mem" in report["error"], report
+    assert Path(report["log"]).is_file()
