@@ -254,7 +254,7 @@ def test_submit_needs_credentials_and_a_collab(tmp_path):
     env.pop("EBRAINS_TOKEN", None)
     base = ["deploy", "--target", "spinnaker", "--weights", str(run), "--dataset", "abcd", "--out", str(tmp_path / "b"), "--submit"]
     assert_one_line_error(snn_rl(base, env, tmp_path), "--collab")
-    assert_one_line_error(snn_rl(base + ["--collab", "my-collab"], env, tmp_path), "EBRAINS_USERNAME", "EBRAINS_TOKEN")
+    assert_one_line_error(snn_rl(base + ["--collab", "my-collab"], env, tmp_path), "EBRAINS_TOKEN")
     assert not (tmp_path / "b").exists()
 
 
