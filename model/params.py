@@ -145,6 +145,24 @@ def _check_keys(cls: type, data: dict[str, Any], prefix: str) -> None:
         sub = _section_types.get((cls, key))
         if sub is not None:
             _check_keys(sub, value, f"{prefix}{key}.")
+        else:
+            _check_type(f"{prefix}{key}", fields[key].default, value)
+
+
+def _check_type(name: str, default: Any, value: Any) -> None:
+    """A value of the kind the field's default has (a whole number also passes for a float)."""
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif isinstance(default, float):
+        ok, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str), "a string"
+    else:
+        ok, kind = True, ""
+    if not ok:
+        raise ValueError(f"parameter {name} must be {kind}, got {value!r}")
 
 
 _section_types = {

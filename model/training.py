@@ -81,8 +81,10 @@ def _fingerprint(backend_name: str, dataset: Dataset, params: Params, seed: int)
 
 
 def _first_difference(stored: dict, wanted: dict, prefix: str = "") -> str:
-    """The first key (dotted) whose values differ, e.g. ``seed`` or ``params.network.delay_ms``."""
-    for key in sorted(set(stored) | set(wanted)):
+    """The first key (dotted) whose values differ, e.g. ``seed`` or ``params.network.delay_ms``;
+    backend, seed and data set are named before any parameter."""
+    order = {"backend": 0, "seed": 1, "labels": 2, "images": 3}
+    for key in sorted(set(stored) | set(wanted), key=lambda k: (order.get(k, len(order)), k)):
         a, b = stored.get(key), wanted.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
             found = _first_difference(a, b, f"{prefix}{key}.")
@@ -151,6 +153,17 @@ def _restore(run_dir: Path, rngs, fingerprint: dict, max_epochs: int,
         raise StorageError(f"none of the {len(paths)} checkpoints in {paths[0].parent} is good; "
                            "drop --resume and pass --overwrite to start again")
     return None
+
+
+def check_resume(run_dir: Path, backend_name: str, dataset: Dataset, params: Params, seed: int) -> int | None:
+    """The epoch ``train(..., resume=True)`` would continue from (None: no checkpoints yet).
+
+    Raises :class:`StorageError` exactly where that call would, without starting a simulator
+    and without the warnings about damaged checkpoints (``train`` gives those).
+    """
+    state = _restore(run_dir, _generators(seed), _fingerprint(backend_name, dataset, params, seed),
+                     params.training.max_epochs, warn=lambda msg: None)
+    return None if state is None else state.epoch
 
 
 def _clear_checkpoints(run_dir: Path, keep_good: bool) -> None:

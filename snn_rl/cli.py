@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,13 @@ COMMAND_MODULES: list[str] = ["snn_rl.deploy", "snn_rl.lockstep"]
 
 class CliError(Exception):
     """A problem with the user's input; printed as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage text is one ``--help`` away)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -77,8 +85,15 @@ def load_params(spec: str | None) -> Params:
 
 
 def _backend(name: str):
-    backend = backends.get(name)
-    backend.sim = backend.import_simulator()  # fails here, before any output exists
+    return _import_simulator(backends.get(name))
+
+
+def _import_simulator(backend):
+    """Import the adapter's simulator now, so that a missing one fails before any output
+    exists; import-time warnings (pyNN.neuron's "mpi4py not available") are not the user's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        backend.sim = backend.import_simulator()
     return backend
 
 
@@ -90,7 +105,7 @@ def _prepare_out(out: Path, marker: str, overwrite: bool, resume: bool = False) 
 
 
 def cmd_train(args) -> None:
-    from model.training import checkpoint_paths, train
+    from model.training import check_resume, checkpoint_paths, train
 
     dataset = load_dataset(args.dataset)
     params = load_params(args.params)
@@ -101,8 +116,11 @@ def cmd_train(args) -> None:
     if checkpoint_paths(out) and not (args.resume or args.overwrite):
         raise CliError(f"{out} holds the checkpoints of an unfinished run; pass --resume to continue it "
                        "or --overwrite to start again")
-    backend = _backend(args.backend)
+    backend = backends.get(args.backend)
     params = backend.constrain(params)
+    if args.resume:
+        check_resume(out, backend.name, dataset, params, args.seed)
+    _import_simulator(backend)
     result = train(backend, dataset, params, args.seed, out, resume=args.resume, threads=args.threads, progress=not args.quiet)
     save_weights(out / WEIGHTS_FILE, result.trained)
     plots.learning_curve(result.summary["learning_curve"], out / "learning_curve.png",
@@ -126,6 +144,8 @@ def cmd_test(args) -> None:
     weights_path = Path(args.weights)
     trained = load_weights(weights_path)
     trained.check_matches(dataset.labels, dataset.shape, str(weights_path))
+    if args.noise_flips > dataset.n_pixels:
+        raise CliError(f"--noise-flips {args.noise_flips} is more than the {dataset.n_pixels} pixels of a character")
     if trained.weights.shape[0] != n_inputs(dataset.n_pixels, trained.input_encoding):
         raise CliError(f"{weights_path}: {trained.weights.shape[0]} inputs do not fit {dataset.n_pixels} pixels "
                        f"with encoding {trained.input_encoding}")
@@ -205,7 +225,7 @@ def cmd_backends(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="snn-rl", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="snn-rl", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p):

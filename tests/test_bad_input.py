@@ -1,0 +1,212 @@
+"""The bad-input catalogue: every malformed input gives one line naming the problem, a
+non-zero exit status and no change to any file.
+
+Each case runs the real command line (``python -m snn_rl``) in a fresh interpreter, in a
+directory of its own that holds the case's inputs and output directory. Before and after,
+every file and folder under that directory is recorded (size, modification time, SHA-256):
+nothing may be created, changed or removed, and an output directory that did not exist must
+still not exist. stderr must be exactly one line, starting with the program's name, with no
+traceback, and must contain the words that name the problem.
+
+A simulator that is not installed is produced by putting a package of the simulator's name
+that fails to import (as a missing one does) first on ``PYTHONPATH``: it fakes only the
+missing installation, everything else is the real program.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, cli_env, run_cli
+from model.storage import load_weights, save_weights
+from model.training import CHECKPOINT_DIR, checkpoint_paths
+
+GOOD_DATA = "A 101/010/000/010/010\nB 001/010/001/010/001\nC 000/011/011/011/000\nD 001/010/010/010/001\n"
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A short finished training run on NEST (weights, checkpoints, train.json)."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    run_cli("train", "--backend", "nest", "--dataset", "abcd", "--seed", "3", "--epochs", "3", "--out", str(out), "--quiet")
+    return out
+
+
+@dataclass
+class Case:
+    """``args`` may hold ``{dir}`` (the case's directory), ``{out}`` (the output directory,
+    ``out``) and ``{run}`` (a copy of the finished run in the case's directory)."""
+
+    id: str
+    args: list[str]
+    expect: str  #: words the error line must contain
+    prepare: Callable[[Path], None] = lambda d: None
+    missing_simulator: str | None = None  #: a package to make unimportable
+    out: str = "{dir}/out"
+
+
+def write(name: str, text: str | bytes) -> Callable[[Path], None]:
+    def prepare(d: Path) -> None:
+        path = d / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return prepare
+
+
+def train_cmd(*args: str, out: str = "{out}") -> list[str]:
+    return ["train", "--backend", "nest", "--dataset", "abcd", "--out", out, "--quiet", *args]
+
+
+def eval_cmd(*args: str, weights: str = "{run}") -> list[str]:
+    return ["test", "--backend", "nest", "--weights", weights, "--out", "{out}", *args]
+
+
+def _weights_with(d: Path, **changes) -> None:
+    tw = load_weights(d / "run")
+    arrays = {"weights": tw.weights, "input_gains": tw.input_gains}
+    arrays.update(changes)
+    save_weights(d / "odd.npz", type(tw)(arrays["weights"], arrays["input_gains"], tw.labels, tw.image_shape, tw.input_encoding))
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _unfinished(d: Path) -> None:
+    """The run's directory as a kill would leave it: checkpoints only."""
+    for name in ("train.json", "weights.npz", "weights.png", "learning_curve.png"):
+        (d / "run" / name).unlink()
+
+
+def _all_checkpoints_damaged(d: Path) -> None:
+    _unfinished(d)
+    for path in checkpoint_paths(d / "run"):
+        _truncate(path)
+
+
+CASES = [
+    # command-line arguments
+    Case("unknown-backend", ["train", "--backend", "brian9", "--out", "{out}"], "unknown backend 'brian9'"),
+    Case("epochs-zero", train_cmd("--epochs", "0"), "--epochs: must be positive"),
+    Case("epochs-negative", train_cmd("--epochs", "-1"), "--epochs: must be positive"),
+    Case("epochs-not-a-number", train_cmd("--epochs", "x"), "--epochs: expected a whole number"),
+    Case("seed-negative", train_cmd("--seed", "-3"), "--seed: must be >= 0"),
+    Case("threads-zero", train_cmd("--threads", "0"), "--threads: must be positive"),
+    Case("unknown-command", ["trian", "--backend", "nest"], "invalid choice: 'trian'"),
+    Case("out-missing", ["train", "--backend", "nest"], "required: --out"),
+    Case("repeats-zero", eval_cmd("--repeats", "0"), "--repeats: must be positive"),
+    Case("too-many-flipped-pixels", eval_cmd("--noise-flips", "16"), "--noise-flips 16 is more than the 15 pixels"),
+    # data-set files
+    Case("data-missing", train_cmd("--dataset", "{dir}/nope.txt"), "neither a built-in"),
+    Case("data-ragged-rows", train_cmd("--dataset", "{dir}/d.txt"), "different lengths",
+         write("d.txt", GOOD_DATA.replace("C 000/011/011/011/000", "C 000/011/01/011/000"))),
+    Case("data-bad-cell", train_cmd("--dataset", "{dir}/d.txt"), "cells must be 0 or 1, found '2'",
+         write("d.txt", GOOD_DATA.replace("B 001/010", "B 001/210"))),
+    Case("data-duplicate-label", train_cmd("--dataset", "{dir}/d.txt"), "duplicate label 'A'",
+         write("d.txt", GOOD_DATA + "A 111/111/111/111/111\n")),
+    Case("data-empty", train_cmd("--dataset", "{dir}/d.txt"), "no characters found", write("d.txt", "")),
+    Case("data-single-character", train_cmd("--dataset", "{dir}/d.txt"), "expected 'LABEL ROWS'", write("d.txt", "x")),
+    Case("data-one-class", train_cmd("--dataset", "{dir}/d.txt"), "at least 2 characters",
+         write("d.txt", "A 101/010/000/010/010\n")),
+    Case("data-mixed-shapes", train_cmd("--dataset", "{dir}/d.txt"), "earlier characters are 5 x 3",
+         write("d.txt", GOOD_DATA + "E 0000/0110/0010/0110/0000\n")),
+    Case("data-not-text", train_cmd("--dataset", "{dir}/d.txt"), "cannot read data set file",
+         write("d.txt", b"\xff\xfe\x00\x81binary")),
+    # parameters (--params, inline or a file)
+    Case("params-unknown-key", train_cmd("--params", '{"training": {"max_epoch": 5}}'), "unknown parameter training.max_epoch"),
+    Case("params-unknown-section", train_cmd("--params", '{"trainig": {}}'), "unknown parameter trainig"),
+    Case("params-wrong-type", train_cmd("--params", '{"training": {"max_epochs": "many"}}'),
+         "training.max_epochs must be a whole number"),
+    Case("params-bool-as-number", train_cmd("--params", '{"network": {"cell": {"cm": true}}}'), "network.cell.cm must be a number"),
+    Case("params-invalid-value", train_cmd("--params", '{"network": {"timestep_ms": -0.1}}'), "network.timestep_ms must be positive"),
+    Case("params-invalid-yaml", train_cmd("--params", "{dir}/p.yaml"), "not valid YAML", write("p.yaml", "training: [max_epochs: 5\n")),
+    Case("params-not-a-mapping", train_cmd("--params", "{dir}/p.yaml"), "must be a mapping", write("p.yaml", "- 1\n- 2\n")),
+    Case("params-file-missing", train_cmd("--params", "{dir}/none.yaml"), "parameter file"),
+    # weights files
+    Case("weights-missing", eval_cmd(weights="{dir}/none.npz"), "does not exist"),
+    Case("weights-wrong-data-set", eval_cmd("--dataset", "alphabet"), "trained on 4 characters"),
+    Case("weights-wrong-image-shape", eval_cmd("--dataset", "{dir}/d.txt"), "trained on 4 characters of 5 x 3",
+         write("d.txt", "A 101/010/000/010\nB 001/010/001/010\nC 000/011/011/011\nD 001/010/010/010\n")),
+    Case("weights-not-npz", eval_cmd(weights="{dir}/w.npz"), "not a readable .npz", write("w.npz", "weights: 1 2 3\n")),
+    Case("weights-truncated", eval_cmd(weights="{dir}/run/weights.npz"), "not a readable .npz",
+         lambda d: _truncate(d / "run" / "weights.npz")),
+    Case("weights-missing-arrays", eval_cmd(weights="{dir}/w.npz"), "not a weights file (missing",
+         lambda d: np.savez(d / "w.npz", weights_nA=np.ones((15, 4)))),
+    Case("weights-not-finite", eval_cmd(weights="{dir}/odd.npz"), "non-finite weights",
+         lambda d: _weights_with(d, weights=np.full((15, 4), np.nan))),
+    Case("weights-gains-mismatch", eval_cmd(weights="{dir}/odd.npz"), "inconsistent",
+         lambda d: _weights_with(d, input_gains=np.ones(14))),
+    # output directory
+    Case("out-is-a-file", train_cmd(out="{dir}/f"), "exists and is not a directory", write("f", "x")),
+    Case("train-finished-run-without-overwrite", train_cmd("--seed", "3", out="{run}"), "already holds a finished result"),
+    Case("test-finished-without-overwrite", eval_cmd(), "already holds a finished result", write("test.json", "{}"),
+         out="{dir}"),
+    Case("unfinished-run-without-resume", train_cmd("--seed", "3", "--epochs", "3", out="{run}"),
+         "checkpoints of an unfinished run", _unfinished),
+    # checkpoints
+    Case("checkpoint-other-seed", train_cmd("--seed", "4", "--epochs", "3", "--resume", out="{run}"), "seed 3 (this run: 4)",
+         _unfinished),
+    Case("checkpoint-other-backend", ["train", "--backend", "neuron", "--dataset", "abcd", "--seed", "3", "--epochs", "3",
+                                      "--resume", "--out", "{run}", "--quiet"], "backend 'nest' (this run: 'neuron')",
+         _unfinished),
+    Case("checkpoint-other-params", train_cmd("--seed", "3", "--resume", "--params", '{"plasticity": {"learning_rate_nA": 0.1}}',
+                                          out="{run}"), "another plasticity.learning_rate_nA", _unfinished),
+    Case("checkpoint-beyond-epochs", train_cmd("--seed", "3", "--epochs", "2", "--resume", out="{run}"),
+         "beyond max_epochs 2", _unfinished),
+    Case("checkpoints-all-damaged", train_cmd("--seed", "3", "--epochs", "3", "--resume", out="{run}"),
+         "none of the 3 checkpoints", _all_checkpoints_damaged),
+    # simulators that are not installed
+    Case("nest-not-installed", train_cmd(), "needs nest-simulator", missing_simulator="nest"),
+    Case("neuron-not-installed", ["test", "--backend", "neuron", "--weights", "{run}", "--out", "{out}"], "needs neuron",
+         missing_simulator="neuron"),
+]
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every file and folder under ``root``: kind, size, modification time and content digest."""
+    found = {}
+    for path in sorted([root, *root.rglob("*")]):
+        st = path.lstat()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        found[str(path.relative_to(root))] = (path.is_dir(), st.st_size if path.is_file() else None, st.st_mtime_ns, digest)
+    return found
+
+
+def _fill(arg: str, d: Path, case: Case) -> str:
+    out = case.out.replace("{dir}", str(d))
+    return arg.replace("{out}", out).replace("{run}", str(d / "run")).replace("{dir}", str(d))
+
+
+def test_catalogue_is_large_enough():
+    assert len(CASES) >= 20 and len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.simulator
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_is_refused_cleanly(case, finished_run, tmp_path):
+    shutil.copytree(finished_run, tmp_path / "run")
+    case.prepare(tmp_path)
+    args = [_fill(a, tmp_path, case) for a in case.args]
+    env = cli_env()
+    if case.missing_simulator:
+        stub = tmp_path.parent / f"{tmp_path.name}-stub" / case.missing_simulator
+        stub.mkdir(parents=True)
+        (stub / "__init__.py").write_text(f"raise ModuleNotFoundError(\"No module named '{case.missing_simulator}'\")\n")
+        env["PYTHONPATH"] = str(stub.parent)
+    before = snapshot(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "snn_rl", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=300)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode != 0, f"exit status 0 for {args}"
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{proc.stderr}"
+    assert lines[0].startswith("snn-rl"), lines[0]
+    assert case.expect in lines[0], lines[0]
+    assert snapshot(tmp_path) == before, "files changed"
