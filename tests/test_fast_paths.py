@@ -135,6 +135,36 @@ def test_reset_state_forgets_the_previous_presentation(backend_name, tmp_path):
         assert np.array_equal(a, b), f"{backend_name}: neuron {i} fires at {b}, on a fresh network at {a}"
 
 
+def _loop_cost(*args: str) -> subprocess.CompletedProcess:
+    from conftest import cli_env
+
+    return subprocess.run([sys.executable, str(HERE.parent / "benchmarks" / "loop_cost.py"), *args],
+                          capture_output=True, text=True, env=cli_env(), cwd=HERE.parent, timeout=600)
+
+
+@pytest.mark.simulator
+def test_loop_cost_benchmark_measures_the_real_training_loop(backend_name):
+    """A smoke test of the benchmark's measurement (no timing is asserted): 2 epochs of A-D."""
+    import json
+
+    spec = {"backend": backend_name, "fast": True, "dataset": "abcd", "epochs": 2, "stop_at_criterion": False}
+    proc = _loop_cost("--worker", "loop", json.dumps(spec))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["presentations"] == 16 and got["epochs_run"] == 2 and got["rebuilds"] == 0
+    phases = got["per_presentation_ms"]
+    assert set(phases) == {"run", "read", "plasticity", "write", "drive", "rebuild", "checkpoint", "other"}
+    assert phases["run"] > 0 and phases["read"] > 0 and phases["write"] > 0 and phases["plasticity"] > 0
+    assert abs(sum(phases.values()) * 16 / 1000.0 - got["wall_s"]) < 1e-3
+
+
+def test_loop_cost_benchmark_rejects_an_unknown_backend(tmp_path):
+    proc = _loop_cost("--backends", "nest", "brian9", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "brian9" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parent))
     backend_arg, mode, out_arg = sys.argv[1:4]
