@@ -59,10 +59,13 @@ def _ordered(values) -> list:
 
 
 def compare_dataset(dataset: str, train_files: list[Path], test_files: list[Path], test_keys: list[TestKey],
-                    out_dir: Path) -> dict:
+                    out_dir: Path, extra_test_backends: tuple[str, ...] = ()) -> dict:
     """Write the tables, figures and ``compare.json`` of one data set into ``out_dir``.
 
-    ``test_keys[i]`` says which test ``test_files[i]`` holds. Returns the ``compare.json`` content.
+    ``test_keys[i]`` says which test ``test_files[i]`` holds. ``extra_test_backends`` are test
+    columns that are not simulators of the one description (e.g. an emulated hardware
+    target); the report keeps them apart from the simulators' verdict. Returns the
+    ``compare.json`` content.
     """
     if len(test_files) != len(test_keys):
         raise ValueError(f"{len(test_files)} test files but {len(test_keys)} test keys")
@@ -145,6 +148,7 @@ def compare_dataset(dataset: str, train_files: list[Path], test_files: list[Path
         "labels": next(iter(runs.values()))[1]["labels"] if runs else [],
         "train_backends": train_backends,
         "test_backends": test_backends,
+        "extra_test_backends": [t for t in test_backends if t in extra_test_backends],
         "seeds": seeds,
         "noise_flips": flips,
         "clean_accuracy": clean,

@@ -25,7 +25,7 @@ h3{margin:1.2em 0 .4em} .meta{color:#666;font-size:.9em}
 table{border-collapse:collapse;margin:.3em 0 1em;font-size:.92em}
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:center} th{background:#f2f2f2}
 td.l,th.l{text-align:left}
-.verdict{font-size:1.05em;padding:.5em .8em;border-radius:4px;margin:.5em 0 1em;display:inline-block}
+.verdict{font-size:1.05em;padding:.5em .8em;border-radius:4px;margin:.5em 0;width:fit-content}
 .ok{background:#d8f0d8} .bad{background:#f6d5d5}
 .grid{display:flex;flex-wrap:wrap;gap:1.2em;align-items:flex-start} .grid>div{flex:1 1 420px}
 .cols{display:flex;flex-wrap:wrap;gap:2em;align-items:flex-start}
@@ -75,15 +75,24 @@ def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None
     parts = [f'<h2 id="{_esc(ds)}">Data set <code>{_esc(ds)}</code> ({len(c["labels"])} characters: '
              f'{_esc("".join(c["labels"]))})</h2>']
 
-    clean = [_get(c["clean_accuracy"], tb, s, tt) for tb in c["train_backends"] for s in c["seeds"]
-             for tt in c["test_backends"]]
-    clean = [v for v in clean if v is not None]
+    extras = c.get("extra_test_backends", [])
+    simulators = [t for t in c["test_backends"] if t not in extras]
+    clean = [v for tb in c["train_backends"] for s in c["seeds"] for tt in simulators
+             if (v := _get(c["clean_accuracy"], tb, s, tt)) is not None]
     perfect = bool(clean) and min(clean) == 1.0
-    verdict = (f"All {len(clean)} clean tests (every seed, every train/test backend pair) answered every character right."
-               if perfect else
-               f"{sum(v < 1.0 for v in clean)} of {len(clean)} clean tests fall short of accuracy 1.0 "
-               f"(lowest {min(clean, default=float('nan')):.3f}).")
+    verdict = (f"All {len(clean)} clean tests on {', '.join(simulators)} (every seed, every train/test backend pair) "
+               "answered every character right." if perfect else
+               f"{sum(v < 1.0 for v in clean)} of {len(clean)} clean tests on {', '.join(simulators)} fall short of "
+               f"accuracy 1.0 (lowest {min(clean, default=float('nan')):.3f}).")
     parts.append(f'<div class="verdict {"ok" if perfect else "bad"}">{_esc(verdict)}</div>')
+    for extra in extras:
+        vals = [v for tb in c["train_backends"] for s in c["seeds"]
+                if (v := _get(c["clean_accuracy"], tb, s, extra)) is not None]
+        if vals:
+            good = min(vals) == 1.0
+            parts.append(f'<div class="verdict {"ok" if good else "bad"}">Extra test column {_esc(extra)}: '
+                         f"mean accuracy {sum(vals) / len(vals):.3f} over {len(vals)} trained networks "
+                         f"(lowest {min(vals):.3f}).</div>")
 
     # accuracy per backend and seed (trained and tested on the same backend)
     rows = []

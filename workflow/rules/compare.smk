@@ -26,6 +26,7 @@ rule compare:
         "runs/benchmarks/{dataset}/compare.tsv"
     params:
         test_keys=lambda wildcards: test_keys(),
+        extra_test_backends=EXTRA_TEST_BACKENDS,
     threads: 1
     conda:
         "../envs/snn-rl.yaml"
