@@ -121,6 +121,11 @@ def cmd_train(args) -> None:
     if args.resume:
         check_resume(out, backend.name, dataset, params, args.seed)
     _import_simulator(backend)
+    if args.overwrite and not args.resume:
+        # the old result goes first (its marker, train.json, first of all), so that an
+        # interrupted new run leaves a directory of checkpoints only, never a stale result
+        for name in ("train.json", WEIGHTS_FILE, "learning_curve.png", "weights.png"):
+            (out / name).unlink(missing_ok=True)
     result = train(backend, dataset, params, args.seed, out, resume=args.resume, threads=args.threads, progress=not args.quiet)
     save_weights(out / WEIGHTS_FILE, result.trained)
     plots.learning_curve(result.summary["learning_curve"], out / "learning_curve.png",

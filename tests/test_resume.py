@@ -289,3 +289,28 @@ def test_test_run_records_the_digest_of_its_inputs(reference, tmp_path):
     weights_file = reference["nest"] / "weights.npz"
     assert inputs["weights"] == {"path": str(weights_file), "sha256": hashlib.sha256(weights_file.read_bytes()).hexdigest()}
     assert inputs["dataset"]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+
+
+@pytest.mark.simulator
+def test_killed_while_writing_results_is_finished_by_resume(reference, tmp_path):
+    """Killed after the last checkpoint, before train.json: --resume only writes the results."""
+    out = tmp_path / "late"
+    shutil.copytree(reference["nest"] / CHECKPOINT_DIR, out / CHECKPOINT_DIR)
+    shutil.copy(reference["nest"] / "weights.npz", out / "weights.npz")
+    refused = run_cli(*_train_args("nest", out), check=False)
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    run_cli(*_train_args("nest", out, "--resume"))
+    assert json.loads((out / "train.json").read_text())["resumed_from_epoch"] == EPOCHS
+    _assert_same_run(out, reference["nest"])
+
+
+@pytest.mark.simulator
+def test_overwrite_removes_the_old_result_before_training(reference, tmp_path):
+    """A new run over a finished one, killed: no stale train.json or weights are left."""
+    out = tmp_path / "over"
+    shutil.copytree(reference["nest"], out)
+    args = _train_args("nest", out, "--overwrite")
+    args[args.index("--seed") + 1] = str(SEED + 1)
+    _kill_during_training(args, out, 1, 0.0)
+    assert not (out / "train.json").exists() and not (out / "weights.npz").exists()
+    assert all(load_checkpoint(p)[1]["fingerprint"]["seed"] == SEED + 1 for p in checkpoint_paths(out))
