@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -25,8 +26,6 @@ from conftest import ROOT, cli_env
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 CI_CONFIG = ROOT / "config" / "ci.yaml"
-
-pytestmark = pytest.mark.simulator
 
 
 def snakemake(workdir: Path, *args: str, overrides: dict | None = None, check: bool = True,
@@ -80,6 +79,7 @@ def test_dry_run_lists_every_job(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.simulator
 def test_pipeline_outputs(ci_run):
     runs = ci_run / "runs" / "abcd"
     for backend in ("nest", "neuron"):
@@ -122,10 +122,12 @@ def test_pipeline_outputs(ci_run):
     assert not re.search(r'(src|href)="(?!data:|#)', html)
 
 
+@pytest.mark.simulator
 def test_second_run_has_nothing_to_do(ci_run):
     assert planned_jobs(snakemake(ci_run, "-n")) == {}
 
 
+@pytest.mark.simulator
 @pytest.mark.parametrize("overrides, expected", [
     # noise tests only: their 4 jobs, then the tables and the report
     ({"noise": {"repeats": 3}}, {"test": 4, "compare": 1, "report": 1, "all": 1}),
@@ -155,6 +157,7 @@ def test_bad_config_stops_before_any_job_and_names_the_key(tmp_path, overrides, 
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.simulator
 def test_killed_job_is_rerun_and_its_output_never_taken_as_done(tmp_path):
     """Kill snakemake and its jobs (SIGKILL: no clean-up) while a training job runs.
 
@@ -190,3 +193,82 @@ def test_killed_job_is_rerun_and_its_output_never_taken_as_done(tmp_path):
     assert "Incomplete files:\nruns/abcd/neuron/seed1/weights.npz" in refused.stdout + refused.stderr
     # ... with it (the default), the killed job is simply run again
     assert planned_jobs(snakemake(tmp_path, "-n", overrides=overrides))["train"] == 1
+
+
+def _fake_runs(root: Path, accuracy: dict) -> tuple[list[Path], list[Path], list]:
+    """train.json/weights.npz per (backend, seed) and test.json/raster.png per test key."""
+    from model.compare import TestKey
+    from model.storage import TrainedWeights, save_weights, write_json
+
+    trains, tests, keys = [], [], []
+    for backend in ("nest", "neuron"):
+        for seed in (1, 2):
+            run = root / backend / f"seed{seed}"
+            save_weights(run / "weights.npz", TrainedWeights(
+                weights=np.full((15, 4), 0.5), input_gains=np.ones(15), labels=tuple("ABCD"), image_shape=(5, 3),
+                input_encoding="ones"))
+            write_json(run / "train.json", {
+                "backend": backend, "seed": seed, "labels": list("ABCD"), "epochs_to_criterion": 10 * seed,
+                "epochs_run": 10 * seed, "weights_from_epoch": 10 * seed, "best_eval_accuracy": 1.0,
+                "wall_seconds": 2.0, "sim_ms_per_wall_s": 5000.0,
+                "learning_curve": [{"epoch": e, "eval_accuracy": e / (10 * seed), "train_correct": 0.5,
+                                    "criterion": e == 10 * seed} for e in range(1, 10 * seed + 1)]})
+            trains.append(run / "train.json")
+            for (b, sd, tested_on, flips), acc in accuracy.items():
+                if (b, sd) != (backend, seed):
+                    continue
+                folder = run / "test" / tested_on / f"flips{flips}"
+                write_json(folder / "test.json", {
+                    "backend": tested_on, "noise_flips": flips, "accuracy": acc, "n_presentations": 12,
+                    "mean_winner_spikes": 3.0, "target_spikes_min": 2, "target_spikes_max": 4,
+                    "max_other_spikes": 0, "wall_seconds": 1.0})
+                (folder / "raster.png").write_bytes((root / "weights_fig.png").read_bytes())
+                tests.append(folder / "test.json")
+                keys.append(TestKey(b, sd, tested_on, flips))
+    return trains, tests, keys
+
+
+def test_compare_tables_and_report_from_results(tmp_path):
+    """model.compare and model.report on made-up results whose numbers are known."""
+    import matplotlib.pyplot as plt
+
+    from model.compare import TestKey, compare_dataset
+    from model.report import write_report
+
+    fig = plt.figure(figsize=(1, 1))
+    fig.savefig(tmp_path / "weights_fig.png")
+    plt.close(fig)
+    accuracy = {}
+    for b in ("nest", "neuron"):
+        for sd in (1, 2):
+            for t in ("nest", "neuron"):
+                accuracy[(b, sd, t, 0)] = 1.0 if (b, t) != ("neuron", "nest") or sd == 1 else 0.5
+                accuracy[(b, sd, t, 2)] = 0.25 * sd
+            accuracy[(b, sd, "chip", 0)] = 0.75
+    trains, tests, keys = _fake_runs(tmp_path, accuracy)
+    out = tmp_path / "compare"
+    result = compare_dataset("abcd", trains, tests, keys, out, extra_test_backends=("chip",))
+
+    with open(out / "transfer.tsv") as fh:
+        transfer = {r[0]: r[1:] for r in csv.reader(fh, delimiter="\t")}
+    assert transfer["trained_on \\ tested_on"] == ["nest", "neuron", "chip"]
+    assert transfer["nest"] == ["1", "1", "0.75"]
+    assert transfer["neuron"] == ["0.75", "1", "0.75"]
+    assert result["transfer"]["neuron"]["nest"] == {"n": 2, "mean": 0.75, "min": 0.5, "max": 1.0}
+    noise = {(n["train_backend"], n["test_backend"], n["noise_flips"]): n for n in result["noise"]}
+    assert noise[("nest", "neuron", 2)]["mean"] == pytest.approx(0.375)
+    assert ("nest", "chip", 2) not in noise
+    with open(out / "summary.tsv") as fh:
+        assert len(list(csv.DictReader(fh, delimiter="\t"))) == len(keys) == 20
+    assert [t["epochs_to_criterion"] for t in result["training"]] == [10, 20, 10, 20]
+
+    write_report(tmp_path / "report.html", [out / "compare.json"], {}, {}, {"backends": ["nest", "neuron"]})
+    html = (tmp_path / "report.html").read_text()
+    assert "1 of 8 clean tests on nest, neuron fall short of accuracy 1.0 (lowest 0.500)" in html
+    assert "Extra test column chip: mean accuracy 0.750 over 4 trained networks" in html
+    assert not re.search(r'(src|href)="(?!data:|#)', html)
+
+    wrong = list(keys)
+    wrong[0] = TestKey("nest", 1, "neuron", 0)
+    with pytest.raises(ValueError, match="expected neuron"):
+        compare_dataset("abcd", trains, tests, wrong, tmp_path / "bad")
