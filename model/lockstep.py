@@ -24,11 +24,9 @@ Nothing here imports a simulator: :func:`replay` gets a backend adapter.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import time
 import warnings
-import zipfile
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -39,7 +37,8 @@ from model.dataset import Dataset, encode, flip_pixels
 from model.network import CharacterNetwork
 from model.params import NetworkParams, Params, PlasticityParams
 from model.plasticity import winner
-from model.storage import StorageError, TrainedWeights, atomic_write_bytes
+# one .npz reader and writer for every file the project stores
+from model.storage import StorageError, TrainedWeights, _load_npz, _npz_bytes, atomic_write_bytes
 
 PROTOCOL_VERSION = 1
 
@@ -107,22 +106,6 @@ def make_protocol(
                     labels=tuple(trained.labels), network=network, seed=seed, source=source)
 
 
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
-def _read_npz(path: Path, kind: str) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise StorageError(f"{path} does not exist") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise StorageError(f"{path} is not a readable {kind} file ({exc})") from None
-
-
 def save_protocol(path: Path, p: Protocol) -> None:
     meta = {"version": PROTOCOL_VERSION, "labels": list(p.labels), "seed": p.seed, "source": p.source,
             "network": Params(network=p.network).to_dict()["network"], "digest": p.digest()}
@@ -133,7 +116,7 @@ def save_protocol(path: Path, p: Protocol) -> None:
 
 
 def load_protocol(path: Path) -> Protocol:
-    data = _read_npz(Path(path), "lockstep protocol")
+    data = _load_npz(Path(path))
     if "meta_json" not in data:
         raise StorageError(f"{path} is not a lockstep protocol (no metadata)")
     meta = json.loads(str(data["meta_json"]))
@@ -201,7 +184,7 @@ def save_recording(path: Path, r: Recording) -> None:
 
 
 def load_recording(path: Path) -> Recording:
-    data = _read_npz(Path(path), "lockstep recording")
+    data = _load_npz(Path(path))
     if "meta_json" not in data:
         raise StorageError(f"{path} is not a lockstep recording (no metadata)")
     m = json.loads(str(data["meta_json"]))

@@ -8,7 +8,6 @@ this checkout rather than from an installation.
 
 import contextlib
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -46,8 +45,3 @@ def snn_rl(*argv) -> None:
     code = main(args)
     if code:
         raise SystemExit(f"snn-rl {' '.join(args)} failed with exit status {code}; the job's log has the details")
-
-
-def fresh_directory(path) -> None:
-    """Remove what an interrupted job left in ``path`` (e.g. checkpoints), so a rerun starts clean."""
-    shutil.rmtree(path, ignore_errors=True)

@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-from job import fresh_directory, logged, snn_rl
+from job import logged, snn_rl
 
-out = Path(snakemake.output.summary).parent
-# a killed run leaves checkpoints behind; the rerun trains from scratch (same seed, same result)
-fresh_directory(out / "checkpoints")
+# --overwrite: a killed run's checkpoints are cleared and training starts again (same seed,
+# same result); snakemake has already removed the outputs of the job it reruns
 with logged(snakemake.log[0]):
     snn_rl("train", "--backend", snakemake.wildcards.backend, "--dataset", snakemake.params.dataset,
            "--seed", snakemake.wildcards.seed, "--params", snakemake.params.model,
-           "--threads", snakemake.threads, "--out", out)
+           "--threads", snakemake.threads, "--overwrite", "--out", Path(snakemake.output.summary).parent)
