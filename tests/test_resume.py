@@ -314,3 +314,36 @@ def test_overwrite_removes_the_old_result_before_training(reference, tmp_path):
     _kill_during_training(args, out, 1, 0.0)
     assert not (out / "train.json").exists() and not (out / "weights.npz").exists()
     assert all(load_checkpoint(p)[1]["fingerprint"]["seed"] == SEED + 1 for p in checkpoint_paths(out))
+
+
+@pytest.mark.simulator
+def test_backend_without_synaptic_reset_is_rebuilt_each_epoch(tmp_path):
+    """A backend that cannot clear its synaptic currents (``resets_synapses = False``) gets a
+    fresh network at every epoch boundary, so its resumed runs are exact too. Shown with
+    NEST's adapter declaring that it cannot: one set-up per epoch, and the resumed run equal."""
+    import dataclasses
+
+    from backends.nest import NestBackend
+    from model.dataset import builtin
+    from model.params import Params
+    from model.training import train
+
+    class NestWithoutReset(NestBackend):
+        capabilities = dataclasses.replace(NestBackend.capabilities, resets_synapses=False)
+        setups = 0
+
+        def _setup(self, timestep_ms, threads):
+            NestWithoutReset.setups += 1
+            super()._setup(timestep_ms, threads)
+
+    params = Params().replace(training={"stop_at_criterion": False, "max_epochs": 4})
+    whole = train(NestWithoutReset(), builtin("abcd"), params, 5, tmp_path / "whole", progress=False)
+    assert NestWithoutReset.setups == 4
+    train(NestWithoutReset(), builtin("abcd"), params.replace(training={"max_epochs": 2}), 5, tmp_path / "split",
+          progress=False)
+    resumed = train(NestWithoutReset(), builtin("abcd"), params, 5, tmp_path / "split", resume=True, progress=False)
+    assert resumed.summary["resumed_from_epoch"] == 2
+    assert np.array_equal(resumed.trained.weights, whole.trained.weights)
+    assert resumed.summary["learning_curve"] == whole.summary["learning_curve"]
+    a, b = _final_state(tmp_path / "whole"), _final_state(tmp_path / "split")
+    assert all(np.array_equal(a["arrays"][k], b["arrays"][k]) for k in a["arrays"])
