@@ -129,7 +129,7 @@ def _restore(run_dir: Path, rngs, fingerprint: dict, max_epochs: int,
         try:
             arrays, state = load_checkpoint(path)
         except StorageError as exc:
-            warn(f"skipping {exc}")
+            warn(f"{exc}; trying the next older checkpoint")
             continue
         stored = state.get("fingerprint", {})
         if stored != fingerprint:
