@@ -4,6 +4,8 @@ import json
 import sys
 from itertools import product
 
+import jsonschema
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 # the model's own parameter records check the model: section (workflow.basedir is the project root)
@@ -11,7 +13,21 @@ sys.path.insert(0, workflow.basedir)
 from model.dataset import BUILTIN  # noqa: E402
 from model.params import Params  # noqa: E402
 
-validate(config, schema="../schemas/config.schema.yaml")
+
+def _stop(message):
+    """Stop before any job with one line that names the config key (a traceback of the
+    Snakefile is no help with a typo in a config file)."""
+    print(f"snakemake: config error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+try:
+    validate(config, schema="../schemas/config.schema.yaml")
+except WorkflowError as exc:
+    error = exc.__context__
+    if not isinstance(error, jsonschema.ValidationError):
+        raise
+    _stop("config" + "".join(f"[{key!r}]" for key in error.absolute_path) + f": {error.message}")
 
 
 def _check_model_overrides(overrides, defaults, prefix):
@@ -45,6 +61,9 @@ def _check_config():
         if name not in BUILTIN and name not in config["dataset_files"]:
             raise ValueError(f"config key datasets: {name!r} is neither a built-in data set "
                              f"({', '.join(BUILTIN)}) nor a name in dataset_files")
+    both = set(EXTRA_TEST_BACKENDS) & set(TEST_BACKENDS)
+    if both:
+        raise ValueError(f"config key extra_test_backends: {', '.join(sorted(both))} already among the test backends")
     ls = config["lockstep"]
     if ls["reference_backend"] not in (None, *config["backends"]):
         raise ValueError(f"config key lockstep.reference_backend: {ls['reference_backend']!r} is not in backends")
@@ -64,7 +83,10 @@ LOCKSTEP = config["lockstep"]
 LOCKSTEP_BACKENDS = LOCKSTEP["backends"] or TEST_BACKENDS
 LOCKSTEP_REFERENCE = (LOCKSTEP["reference_backend"] or BACKENDS[0],
                       SEEDS[0] if LOCKSTEP["reference_seed"] is None else LOCKSTEP["reference_seed"])
-_check_config()
+try:
+    _check_config()
+except ValueError as exc:
+    _stop(str(exc))
 
 #: the model parameters, as the JSON object ``snn-rl --params`` takes (a change reruns training)
 MODEL_PARAMS = json.dumps(config["model"], sort_keys=True)
