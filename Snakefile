@@ -33,5 +33,5 @@ include: "workflow/rules/report.smk"
 rule all:
     """The report and everything it shows."""
     input:
-        "runs/report.html",
+        report="runs/report.html",
     default_target: True
