@@ -11,6 +11,11 @@ traceback, and must contain the words that name the problem.
 A simulator that is not installed is produced by putting a package of the simulator's name
 that fails to import (as a missing one does) first on ``PYTHONPATH``: it fakes only the
 missing installation, everything else is the real program.
+
+Config keys of the pipeline are checked through ``snakemake`` itself (a dry run of the real
+Snakefile on the CI config plus one bad override, in the case's directory as working
+directory). Snakemake announces the project's workflow profile on stderr before it reads
+the Snakefile; that notice is not an error and is the one line set aside.
 """
 
 from __future__ import annotations
@@ -25,11 +30,14 @@ from typing import Callable
 
 import numpy as np
 import pytest
+import yaml
 
 from conftest import ROOT, cli_env, run_cli
 from model.storage import load_weights, save_weights
 from model.training import CHECKPOINT_DIR, checkpoint_paths
 
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+PROFILE_NOTICE = "Using workflow specific profile profiles/default for setting default command line arguments."
 GOOD_DATA = "A 101/010/000/010/010\nB 001/010/001/010/001\nC 000/011/011/011/000\nD 001/010/010/010/001\n"
 
 
@@ -52,6 +60,7 @@ class Case:
     prepare: Callable[[Path], None] = lambda d: None
     missing_simulator: str | None = None  #: a package to make unimportable
     out: str = "{dir}/out"
+    config: dict | None = None  #: a pipeline config override: run snakemake instead of snn-rl
 
 
 def write(name: str, text: str | bytes) -> Callable[[Path], None]:
@@ -167,6 +176,22 @@ CASES = [
     Case("nest-not-installed", train_cmd(), "needs nest-simulator", missing_simulator="nest"),
     Case("neuron-not-installed", ["test", "--backend", "neuron", "--weights", "{run}", "--out", "{out}"], "needs neuron",
          missing_simulator="neuron"),
+    # pipeline config keys
+    Case("config-unknown-key", [], "'bogus_key' was unexpected", config={"bogus_key": 1}),
+    Case("config-wrong-type", [], "config['seeds']: 'three' is not of type 'integer'", config={"seeds": "three"}),
+    Case("config-unknown-backend", [], "config['backends'][1]: 'brian9' is not one of", config={"backends": ["nest", "brian9"]}),
+    Case("config-negative-seed", [], "config['first_seed']: -1 is less than the minimum", config={"first_seed": -1}),
+    Case("config-nested-wrong-type", [], "config['lockstep']['windows']: 2.5 is not of type 'integer'",
+         config={"lockstep": {"windows": 2.5}}),
+    Case("config-model-unknown-key", [], "model.training.max_epoch is not a model parameter",
+         config={"model": {"training": {"max_epoch": 5}}}),
+    Case("config-model-wrong-type", [], "model.network.inhibition_nA must be float, got 'strong'",
+         config={"model": {"network": {"inhibition_nA": "strong"}}}),
+    Case("config-model-invalid-value", [], "network.timestep_ms must be positive",
+         config={"model": {"network": {"timestep_ms": -1.0}}}),
+    Case("config-unknown-dataset", [], "'klingon' is neither a built-in data set", config={"datasets": ["klingon"]}),
+    Case("config-lockstep-reference-not-trained", [], "lockstep.reference_backend: 'neuron' is not in backends",
+         config={"backends": ["nest"], "lockstep": {"reference_backend": "neuron"}}),
 ]
 
 
@@ -195,6 +220,11 @@ def test_bad_input_is_refused_cleanly(case, finished_run, tmp_path):
     shutil.copytree(finished_run, tmp_path / "run")
     case.prepare(tmp_path)
     args = [_fill(a, tmp_path, case) for a in case.args]
+    command, tool = [sys.executable, "-m", "snn_rl", *args], "snn-rl"
+    if case.config is not None:
+        (tmp_path / "override.yaml").write_text(yaml.safe_dump(case.config))
+        command, tool = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--dry-run",
+                         "--configfile", str(ROOT / "config" / "ci.yaml"), str(tmp_path / "override.yaml")], "snakemake"
     env = cli_env()
     if case.missing_simulator:
         stub = tmp_path.parent / f"{tmp_path.name}-stub" / case.missing_simulator
@@ -202,11 +232,10 @@ def test_bad_input_is_refused_cleanly(case, finished_run, tmp_path):
         (stub / "__init__.py").write_text(f"raise ModuleNotFoundError(\"No module named '{case.missing_simulator}'\")\n")
         env["PYTHONPATH"] = str(stub.parent)
     before = snapshot(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "snn_rl", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=300)
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert proc.returncode != 0, f"exit status 0 for {args}"
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    lines = [line for line in proc.stderr.splitlines() if line.strip() and line != PROFILE_NOTICE]
+    assert proc.returncode != 0, f"exit status 0 for {command}"
     assert len(lines) == 1, f"expected one line on stderr, got:\n{proc.stderr}"
-    assert lines[0].startswith("snn-rl"), lines[0]
+    assert lines[0].startswith(tool), lines[0]
     assert case.expect in lines[0], lines[0]
     assert snapshot(tmp_path) == before, "files changed"

@@ -17,7 +17,7 @@ from model.params import Params  # noqa: E402
 def _stop(message):
     """Stop before any job with one line that names the config key (a traceback of the
     Snakefile is no help with a typo in a config file)."""
-    print(f"snakemake: config error: {message}", file=sys.stderr)
+    print(f"snakemake: error: {message}", file=sys.stderr)
     sys.exit(2)
 
 
