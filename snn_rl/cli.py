@@ -118,15 +118,22 @@ def cmd_train(args) -> None:
                        "or --overwrite to start again")
     backend = backends.get(args.backend)
     params = backend.constrain(params)
-    if args.resume:
-        check_resume(out, backend.name, dataset, params, args.seed)
+    resume = args.resume
+    if resume:
+        try:
+            check_resume(out, backend.name, dataset, params, args.seed)
+        except StorageError as exc:
+            if not args.overwrite:
+                raise
+            print(f"warning: not resuming: {exc}", file=sys.stderr)
+            resume = False
     _import_simulator(backend)
-    if args.overwrite and not args.resume:
+    if args.overwrite and not resume:
         # the old result goes first (its marker, train.json, first of all), so that an
         # interrupted new run leaves a directory of checkpoints only, never a stale result
         for name in ("train.json", WEIGHTS_FILE, "learning_curve.png", "weights.png"):
             (out / name).unlink(missing_ok=True)
-    result = train(backend, dataset, params, args.seed, out, resume=args.resume, threads=args.threads, progress=not args.quiet)
+    result = train(backend, dataset, params, args.seed, out, resume=resume, threads=args.threads, progress=not args.quiet)
     save_weights(out / WEIGHTS_FILE, result.trained)
     plots.learning_curve(result.summary["learning_curve"], out / "learning_curve.png",
                          title=f"{dataset.name} on {backend.name}, seed {args.seed}")
@@ -245,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--seed", type=_non_negative_int, default=1, help="master seed of the run (default: 1)")
     p.add_argument("--epochs", type=_positive_int, help="maximum number of epochs (default from parameters: 200)")
-    p.add_argument("--resume", action="store_true", help="continue from the newest good checkpoint in --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the newest good checkpoint in --out (with --overwrite: start again "
+                        "when no checkpoint fits this run)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_train)
 

@@ -347,3 +347,25 @@ def test_backend_without_synaptic_reset_is_rebuilt_each_epoch(tmp_path):
     assert resumed.summary["learning_curve"] == whole.summary["learning_curve"]
     a, b = _final_state(tmp_path / "whole"), _final_state(tmp_path / "split")
     assert all(np.array_equal(a["arrays"][k], b["arrays"][k]) for k in a["arrays"])
+
+
+@pytest.mark.simulator
+def test_resume_with_overwrite_continues_what_fits_and_replaces_the_rest(reference, tmp_path):
+    """``--resume --overwrite`` (what a pipeline wants): continue a matching run, start again
+    over one that cannot be continued."""
+    out = tmp_path / "run"
+    shutil.copytree(reference["nest"] / CHECKPOINT_DIR, out / CHECKPOINT_DIR)
+    newest = checkpoint_paths(out)[0]
+    newest.unlink()  # killed during the last epoch
+    proc = run_cli(*_train_args("nest", out, "--resume", "--overwrite"))
+    assert json.loads((out / "train.json").read_text())["resumed_from_epoch"] == EPOCHS - 1
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("warning:")], proc.stderr
+    _assert_same_run(out, reference["nest"])
+
+    other = _train_args("nest", out, "--resume", "--overwrite", "--epochs", "2")
+    other[other.index("--seed") + 1] = str(SEED + 1)
+    proc = run_cli(*other)
+    assert "warning: not resuming:" in proc.stderr and "seed 4 (this run: 5)" in proc.stderr
+    summary = json.loads((out / "train.json").read_text())
+    assert summary["seed"] == SEED + 1 and summary["resumed_from_epoch"] is None and summary["epochs_run"] == 2
+    assert [int(p.stem.split("_")[1]) for p in checkpoint_paths(out)] == [2, 1]
