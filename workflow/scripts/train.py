@@ -4,9 +4,10 @@ from pathlib import Path
 
 from job import logged, snn_rl
 
-# --overwrite: a killed run's checkpoints are cleared and training starts again (same seed,
-# same result); snakemake has already removed the outputs of the job it reruns
+# --resume --overwrite: a killed job goes on from its last checkpoint (snakemake removes only the
+# declared outputs, not the checkpoints), with the result an uninterrupted run gives; a
+# directory whose checkpoints do not fit (changed parameters) is started again
 with logged(snakemake.log[0]):
     snn_rl("train", "--backend", snakemake.wildcards.backend, "--dataset", snakemake.params.dataset,
            "--seed", snakemake.wildcards.seed, "--params", snakemake.params.model,
-           "--threads", snakemake.threads, "--overwrite", "--out", Path(snakemake.output.summary).parent)
+           "--threads", snakemake.threads, "--resume", "--overwrite", "--out", Path(snakemake.output.summary).parent)
