@@ -57,8 +57,10 @@ class NestBackend(Backend):
 
         # PyNN 0.13 still calls nest.GetStatus, which NEST 3.10 marks as deprecated on every run
         warnings.filterwarnings("ignore", message=r"GetStatus\(\) is deprecated")
-        self.sim.setup(timestep=timestep_ms, min_delay=timestep_ms, spike_precision="on_grid", verbosity="error")
-        nest.SetKernelStatus({"spike_buffer_shrink_limit": 0.0, "local_num_threads": int(threads)})
+        # threads go through PyNN's setup: NEST refuses to change them once delays are set
+        self.sim.setup(timestep=timestep_ms, min_delay=timestep_ms, spike_precision="on_grid", verbosity="error",
+                       threads=int(threads))
+        nest.SetKernelStatus({"spike_buffer_shrink_limit": 0.0})
 
     def attach(self, net) -> None:
         self._all_cells = net.inputs.node_collection + net.outputs.node_collection

@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 N_PRESENTATIONS = 12
 
 
-def probe(backend_name: str, fast: bool, out: Path) -> None:
+def probe(backend_name: str, fast: bool, out: Path, threads: int = 1) -> None:
     """Run the scenario and save every spike train and weight matrix it saw to ``out``."""
     import backends
     from model.dataset import builtin, encode
@@ -48,7 +48,7 @@ def probe(backend_name: str, fast: bool, out: Path) -> None:
     weights = initial_weights(data.n_pixels, len(data), net_p, rng)
     baseline = np.zeros(len(data))
 
-    backend = backends.get(backend_name, fast=fast).setup(net_p.timestep_ms)
+    backend = backends.get(backend_name, fast=fast).setup(net_p.timestep_ms, threads=threads)
     net = CharacterNetwork(backend, net_p, weights, gains)
     saved = {"initial_weights": net.get_weights()}
     for k in range(N_PRESENTATIONS):
@@ -97,11 +97,11 @@ def probe_reset(backend_name: str, out: Path) -> None:
     np.savez(out, **saved)
 
 
-def _run_probe(backend_name: str, mode: str, out: Path) -> dict[str, np.ndarray]:
+def _run_probe(backend_name: str, mode: str, out: Path, threads: int = 1) -> dict[str, np.ndarray]:
     from conftest import cli_env
 
     proc = subprocess.run(
-        [sys.executable, str(Path(__file__)), backend_name, mode, str(out)],
+        [sys.executable, str(Path(__file__)), backend_name, mode, str(out), str(threads)],
         capture_output=True, text=True, env=cli_env(), cwd=HERE.parent, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -111,8 +111,17 @@ def _run_probe(backend_name: str, mode: str, out: Path) -> dict[str, np.ndarray]
 
 @pytest.mark.simulator
 def test_fast_paths_match_pynn(backend_name, tmp_path):
-    plain = _run_probe(backend_name, "plain", tmp_path / "plain.npz")
-    fast = _run_probe(backend_name, "fast", tmp_path / "fast.npz")
+    _compare_paths(backend_name, 1, tmp_path)
+
+
+@pytest.mark.simulator
+def test_fast_paths_match_pynn_with_two_nest_threads(tmp_path):
+    _compare_paths("nest", 2, tmp_path)
+
+
+def _compare_paths(backend_name: str, threads: int, tmp_path: Path) -> None:
+    plain = _run_probe(backend_name, "plain", tmp_path / "plain.npz", threads)
+    fast = _run_probe(backend_name, "fast", tmp_path / "fast.npz", threads)
     assert sorted(plain) == sorted(fast)
     spikes = sum(plain[k].size for k in plain if k.startswith("post_"))
     assert spikes > N_PRESENTATIONS, "the scenario should make the outputs fire"
@@ -167,8 +176,8 @@ def test_loop_cost_benchmark_rejects_an_unknown_backend(tmp_path):
 
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parent))
-    backend_arg, mode, out_arg = sys.argv[1:4]
+    backend_arg, mode, out_arg, threads_arg = sys.argv[1:5]
     if mode == "reset":
         probe_reset(backend_arg, Path(out_arg))
     else:
-        probe(backend_arg, mode == "fast", Path(out_arg))
+        probe(backend_arg, mode == "fast", Path(out_arg), int(threads_arg))
