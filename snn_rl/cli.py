@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 import warnings
@@ -100,6 +101,15 @@ def _import_simulator(backend):
 def _prepare_out(out: Path, marker: str, overwrite: bool, resume: bool = False) -> None:
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {out} exists and is not a directory")
+    # the folder that will hold --out must be a writable directory, found out now rather
+    # than when the first result is written
+    parent = out.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CliError(f"--out {out} cannot be created: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CliError(f"--out {out} cannot be created: {parent} is not writable")
     if (out / marker).exists() and not (overwrite or resume):
         raise CliError(f"{out} already holds a finished result ({marker}); pass --overwrite to replace it or choose another --out")
 
@@ -281,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, DatasetError, StorageError, backends.BackendError, ValueError) as exc:
         print(f"snn-rl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # the file system (full, read-only, removed under us), not the input
+        print(f"snn-rl: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("snn-rl: interrupted", file=sys.stderr)
         return 130

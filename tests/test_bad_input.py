@@ -129,6 +129,7 @@ CASES = [
          write("d.txt", GOOD_DATA + "E 0000/0110/0010/0110/0000\n")),
     Case("data-not-text", train_cmd("--dataset", "{dir}/d.txt"), "cannot read data set file",
          write("d.txt", b"\xff\xfe\x00\x81binary")),
+    Case("data-is-a-directory", train_cmd("--dataset", "{dir}/run"), "cannot read data set file"),
     # parameters (--params, inline or a file)
     Case("params-unknown-key", train_cmd("--params", '{"training": {"max_epoch": 5}}'), "unknown parameter training.max_epoch"),
     Case("params-unknown-section", train_cmd("--params", '{"trainig": {}}'), "unknown parameter trainig"),
@@ -153,8 +154,12 @@ CASES = [
          lambda d: _weights_with(d, weights=np.full((15, 4), np.nan))),
     Case("weights-gains-mismatch", eval_cmd(weights="{dir}/odd.npz"), "inconsistent",
          lambda d: _weights_with(d, input_gains=np.ones(14))),
+    Case("weights-beside-unknown-params", eval_cmd(), "train.json has no usable parameters (unknown parameter bogus",
+         write("run/train.json", '{"params": {"bogus": 1}}')),
+    Case("weights-beside-broken-train-json", eval_cmd(), "train.json is not valid JSON", write("run/train.json", "{")),
     # output directory
     Case("out-is-a-file", train_cmd(out="{dir}/f"), "exists and is not a directory", write("f", "x")),
+    Case("out-under-a-file", train_cmd(out="{dir}/f/sub"), "f is a file, not a directory", write("f", "x")),
     Case("train-finished-run-without-overwrite", train_cmd("--seed", "3", out="{run}"), "already holds a finished result"),
     Case("test-finished-without-overwrite", eval_cmd(), "already holds a finished result", write("test.json", "{}"),
          out="{dir}"),
