@@ -34,7 +34,7 @@ import yaml
 
 from conftest import ROOT, cli_env, run_cli
 from model.storage import load_weights, save_weights
-from model.training import CHECKPOINT_DIR, checkpoint_paths
+from model.training import checkpoint_paths
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 PROFILE_NOTICE = "Using workflow specific profile profiles/default for setting default command line arguments."
