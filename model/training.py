@@ -27,6 +27,7 @@ from model.dataset import Dataset, encode, n_inputs
 from model.evaluation import evaluate
 from model.network import CharacterNetwork, initial_weights, input_gains
 from model.params import Params
+from model.provenance import git_commit, package_versions
 from model.plasticity import plasticity_step
 from model.storage import StorageError, TrainedWeights, load_checkpoint, save_checkpoint
 
@@ -47,6 +48,8 @@ class TrainState:
     best_epoch: int = 0
     epochs_to_criterion: int | None = None
     history: list[dict] = field(default_factory=list)
+    #: one entry per process that trained: first epoch, git commit and package versions
+    segments: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def _save(run_dir: Path, st: TrainState, rngs, fingerprint: dict) -> None:
     arrays = {"weights": st.weights, "baseline": st.baseline, "best_weights": st.best_weights}
     state = {
         "epoch": st.epoch, "best_score": list(st.best_score), "best_epoch": st.best_epoch,
-        "epochs_to_criterion": st.epochs_to_criterion, "history": st.history,
+        "epochs_to_criterion": st.epochs_to_criterion, "history": st.history, "segments": st.segments,
         "rng": [g.bit_generator.state for g in rngs], "fingerprint": fingerprint,
     }
     path = Path(run_dir) / CHECKPOINT_DIR / f"epoch_{st.epoch:04d}.npz"
@@ -147,7 +150,7 @@ def _restore(run_dir: Path, rngs, fingerprint: dict, max_epochs: int,
             epoch=state["epoch"], weights=arrays["weights"], baseline=arrays["baseline"],
             best_weights=arrays["best_weights"], best_score=tuple(state["best_score"]),
             best_epoch=state["best_epoch"], epochs_to_criterion=state["epochs_to_criterion"],
-            history=state["history"],
+            history=state["history"], segments=state.get("segments", []),
         )
     if paths:
         raise StorageError(f"none of the {len(paths)} checkpoints in {paths[0].parent} is good; "
@@ -229,6 +232,11 @@ def train(
     if st is None:
         st = TrainState(epoch=0, weights=w0, baseline=np.zeros(n_out), best_weights=w0.copy())
     resumed_from = st.epoch
+    here = {"git_commit": git_commit(), "packages": package_versions()}
+    if st.segments and {k: st.segments[-1][k] for k in here} != here:
+        warn(f"epochs {st.segments[-1]['from_epoch']}-{st.epoch} were trained with other code or packages "
+             f"(git commit {st.segments[-1]['git_commit']}); train.json lists both under segments")
+    st.segments.append({"from_epoch": st.epoch + 1, **here})
 
     def build() -> CharacterNetwork:
         backend.setup(net_p.timestep_ms, threads=threads)
@@ -297,6 +305,7 @@ def train(
         "weights_from_epoch": st.best_epoch,
         "best_eval_accuracy": st.best_score[1],
         "resumed_from_epoch": resumed_from if resume else None,
+        "segments": st.segments,
         "learning_curve": st.history,
         "setup_seconds": setup_s,
         "wall_seconds": train_s,

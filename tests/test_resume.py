@@ -368,3 +368,21 @@ def test_resume_with_overwrite_continues_what_fits_and_replaces_the_rest(referen
     summary = json.loads((out / "train.json").read_text())
     assert summary["seed"] == SEED + 1 and summary["resumed_from_epoch"] is None and summary["epochs_run"] == 2
     assert [int(p.stem.split("_")[1]) for p in checkpoint_paths(out)] == [2, 1]
+
+
+@pytest.mark.simulator
+def test_resume_under_other_code_is_reported_and_recorded(reference, tmp_path):
+    """Each process that trained is a segment in train.json (first epoch, git commit,
+    package versions); resuming with another commit or other packages gives a warning."""
+    out = tmp_path / "run"
+    shutil.copytree(reference["nest"] / CHECKPOINT_DIR, out / CHECKPOINT_DIR)
+    newest = checkpoint_paths(out)[0]
+    arrays, state = load_checkpoint(newest)
+    assert [s["from_epoch"] for s in state["segments"]] == [1]
+    state["segments"][0]["git_commit"] = "0" * 40
+    save_checkpoint(newest, arrays, state)
+    proc = run_cli(*_train_args("nest", out, "--resume"))
+    assert any(line.startswith("warning: epochs 1-12 were trained with other code") for line in proc.stderr.splitlines())
+    segments = json.loads((out / "train.json").read_text())["segments"]
+    assert [s["from_epoch"] for s in segments] == [1, EPOCHS + 1]
+    assert segments[0]["git_commit"] == "0" * 40 and segments[1]["git_commit"] != "0" * 40
