@@ -1,12 +1,16 @@
-"""A long training run is never lost: atomic, digest-checked checkpoints and exact resume.
+"""A long training run is never lost, and every run says where it came from.
 
-- Storage: a checkpoint reads back bit for bit; every truncation and every flipped byte is
-  detected (by the zip CRC or the SHA-256 digest), and a failed write leaves the old file.
+- Storage: a checkpoint reads back bit for bit; truncation at 60 lengths and a flipped byte
+  at every 7th position are detected (by the zip reader or the SHA-256 digest) unless the
+  byte is one the reader ignores, and a failed write leaves the old file.
 - Kill and resume, on every installed backend: ``snn-rl train`` is killed with SIGKILL at a
   seeded random moment after its first checkpoint (twice), resumed with ``--resume``, and
   must end with exactly the weights, learning curve and final state of an uninterrupted run.
-- A corrupted newest checkpoint is reported and the previous good one is used; a finished
-  run resumed with a larger ``--epochs`` continues as if it had been planned that long.
+- Damaged newest checkpoints are reported and the previous good one is used; a kill while
+  the results are written; a finished run resumed with a larger ``--epochs``;
+  ``--overwrite`` and ``--resume --overwrite``; a backend rebuilt at every epoch.
+- Provenance: package versions, git commit, full parameters, seed and input digests are
+  recorded, suffice to reproduce the weights, and a resume under other code is flagged.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def test_checkpoint_reads_back_bit_for_bit(tmp_path):
     assert got_state == json.loads(json.dumps(state))
 
 
-def test_every_truncation_is_detected(tmp_path):
+def test_truncations_are_detected(tmp_path):
     path, _, _ = _checkpoint(tmp_path)
     data = path.read_bytes()
     bad = tmp_path / "bad.npz"
@@ -63,7 +67,7 @@ def test_every_truncation_is_detected(tmp_path):
             load_checkpoint(bad)
 
 
-def test_every_flipped_byte_is_detected(tmp_path):
+def test_flipped_bytes_are_detected(tmp_path):
     path, _, _ = _checkpoint(tmp_path)
     data = path.read_bytes()
     bad = tmp_path / "bad.npz"
