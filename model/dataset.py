@@ -13,6 +13,12 @@ In the seed's bitmaps the letter is drawn by the **0s** on a background of **1s*
 original network's inputs fire on the 1s. :func:`encode` offers that choice (``"ones"``, the
 default, as in the original), the strokes (``"zeros"``), or both as separate ON and OFF
 input channels (``"on_off"``), which is what lets one layer tell a pattern from its superset.
+
+Larger images: ``digits`` and ``digits-test`` are the two parts of scikit-learn's 8 x 8
+hand-written digits (1797 images, 10 classes, 16 grey levels), binarised at half scale
+(pixel >= 8 is 1) and split once, stratified by class with a fixed seed, into 75 % for
+training (``digits``, 1347 images) and 25 % held out (``digits-test``, 450 images). Train on
+``digits``, test on ``digits-test``; the two never share an image.
 """
 
 from __future__ import annotations
@@ -42,6 +48,12 @@ BUILTIN = {
     "alphabet": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
 }
 
+#: built-in parts of scikit-learn's digits: name -> which part of the fixed split
+DIGITS = {"digits": "train", "digits-test": "test"}
+DIGITS_TEST_FRACTION = 0.25  #: share of the digits held out for testing
+DIGITS_SPLIT_SEED = 0  #: seed of the one stratified train/test split
+DIGITS_THRESHOLD = 8  #: grey level (0..16) from which a digit pixel counts as on
+
 
 class DatasetError(ValueError):
     """A data set that cannot be used; the message names the file and line."""
@@ -49,11 +61,22 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """Labelled binary images of one shape."""
+    """Labelled binary images of one shape.
+
+    ``labels`` names the classes (one output neuron each); ``images[i]`` belongs to class
+    ``targets[i]``. Without ``targets`` there is one image per class, in label order.
+    """
 
     name: str
     labels: tuple[str, ...]
-    images: np.ndarray  #: shape (n_classes, rows, cols), values 0 or 1
+    images: np.ndarray  #: shape (n_images, rows, cols), values 0 or 1
+    targets: np.ndarray | None = None  #: class index of every image (default: 0, 1, 2, ...)
+
+    def __post_init__(self) -> None:
+        targets = np.arange(len(self.images)) if self.targets is None else np.asarray(self.targets, dtype=int)
+        if targets.shape != (len(self.images),) or (targets.size and not 0 <= targets.min() <= targets.max() < len(self.labels)):
+            raise DatasetError(f"data set {self.name}: every image needs a class index below {len(self.labels)}")
+        object.__setattr__(self, "targets", targets)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -64,12 +87,17 @@ class Dataset:
         return self.images.shape[1] * self.images.shape[2]
 
     def __len__(self) -> int:
+        """Number of classes."""
         return len(self.labels)
+
+    @property
+    def n_images(self) -> int:
+        return len(self.images)
 
     def to_text(self) -> str:
         """The data set in the file format (loads back to an equal data set)."""
         lines = [f"# data set {self.name}: {len(self)} characters of {self.shape[0]} x {self.shape[1]}"]
-        for label, image in zip(self.labels, self.images):
+        for label, image in zip((self.labels[t] for t in self.targets), self.images):
             rows = "/".join("".join(str(int(v)) for v in row) for row in image)
             lines.append(f"{label} {rows}")
         return "\n".join(lines) + "\n"
@@ -122,14 +150,34 @@ def builtin(name: str) -> Dataset:
     return parse(text, name=name)
 
 
+def digits(part: str) -> Dataset:
+    """One part (``"train"`` or ``"test"``) of scikit-learn's digits, binarised (see above)."""
+    try:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+    except ImportError as exc:
+        raise DatasetError(f"the digits data sets need scikit-learn ({exc}); install it with: pip install scikit-learn") from None
+    data = load_digits()
+    index = np.arange(len(data.target))
+    train_idx, test_idx = train_test_split(
+        index, test_size=DIGITS_TEST_FRACTION, random_state=DIGITS_SPLIT_SEED, stratify=data.target
+    )
+    chosen = np.sort(train_idx if part == "train" else test_idx)
+    images = (data.images[chosen] >= DIGITS_THRESHOLD).astype(np.uint8)
+    name = "digits" if part == "train" else "digits-test"
+    return Dataset(name=name, labels=tuple(str(c) for c in range(10)), images=images, targets=data.target[chosen])
+
+
 def load(spec: str) -> Dataset:
     """A built-in data set by name, or a file in the format above by path."""
     if spec in BUILTIN:
         return builtin(spec)
+    if spec in DIGITS:
+        return digits(DIGITS[spec])
     path = Path(spec)
     if not path.exists():
         raise DatasetError(
-            f"data set {spec!r} is neither a built-in ({', '.join(BUILTIN)}) nor an existing file"
+            f"data set {spec!r} is neither a built-in ({', '.join([*BUILTIN, *DIGITS])}) nor an existing file"
         )
     try:
         text = path.read_text(encoding="utf-8")

@@ -97,7 +97,7 @@ def evaluate(
     if noise_flips and rng is None:
         raise ValueError("noise_flips needs an rng")
     ev = Evaluation(labels=dataset.labels)
-    for cls, image in enumerate(dataset.images):
+    for cls, image in zip(dataset.targets.tolist(), dataset.images):
         for _ in range(repeats):
             shown = flip_pixels(image, noise_flips, rng) if noise_flips else image
             pres = net.present(encode(shown, encoding))

@@ -88,8 +88,9 @@ class CharacterNetwork:
     def presentation_ms(self) -> float:
         return self.p.window_ms + self.p.rest_ms
 
-    def present(self, drive: np.ndarray) -> Presentation:
-        """Show one input pattern: ``drive`` is 1.0 for inputs that are on (0..1 allowed)."""
+    def present(self, drive: np.ndarray, output_bias: np.ndarray | None = None) -> Presentation:
+        """Show one input pattern: ``drive`` is 1.0 for inputs that are on (0..1 allowed);
+        ``output_bias`` (nA, one value per output) is added to the outputs during the window."""
         drive = np.asarray(drive, dtype=float)
         if drive.shape != self.gains.shape:
             raise ValueError(f"input pattern of {drive.size} values for {self.gains.size} inputs")
@@ -97,8 +98,13 @@ class CharacterNetwork:
         onset = b.time_ms()
         b.reset_state(self)
         b.set_input_currents(self, drive * self.gains * self.p.input_current_nA)
+        if output_bias is not None:
+            # exploration during training: a plain PyNN write, only when a bias is asked for
+            self.outputs.set(i_offset=np.asarray(output_bias, dtype=float))
         b.run(self.p.window_ms)
         b.set_input_currents(self, np.zeros_like(drive))
+        if output_bias is not None:
+            self.outputs.set(i_offset=0.0)
         if self.p.rest_ms > 0:
             b.run(self.p.rest_ms)
         pre, post = b.read_spikes(self)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 INPUT_ENCODINGS = ("ones", "zeros", "on_off")
+RULES = ("reward", "unsupervised")  #: learning rules selectable by name (plasticity.rule)
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,17 @@ class NetworkParams:
 
 @dataclass(frozen=True)
 class PlasticityParams:
-    """The host-side reward-modulated STDP rule (see :mod:`model.plasticity`)."""
+    """The host-side learning rule: ``"reward"`` (:mod:`model.plasticity`) or the
+    ``"unsupervised"`` baseline (:mod:`model.unsupervised`)."""
 
+    rule: str = "reward"  #: which learning rule trains the network (:data:`RULES`)
     tau_plus_ms: float = 20.0  #: decay of the pre-before-post STDP window, ms
     tau_minus_ms: float = 20.0  #: decay of the post-before-pre STDP window, ms
     a_plus: float = 1.0  #: amplitude of pre-before-post eligibility (per spike pair)
     a_minus: float = 1.0  #: amplitude of post-before-pre eligibility (per spike pair)
     learning_rate_nA: float = 0.2  #: weight change per unit of reward error x eligibility, nA
     baseline_rate: float = 0.2  #: step of the per-class expected-reward estimate
+    expectation: str = "class"  #: reward expected per presented "class" (baseline) or per answering "output"
     baseline_min: float = -0.5  #: floor of the baseline, so punishment never stops learning
     reward_correct: float = 1.0  #: reward when the class's neuron wins
     reward_wrong: float = -1.0  #: reward when another neuron wins or all are silent
@@ -67,6 +71,16 @@ class PlasticityParams:
     homeostasis_nA: float = 0.02  #: homeostatic step per missing/extra winner spike, nA
     loser_depression_nA: float = 0.02  #: depression per spike of a co-firing non-winner, nA
     exploration_nA: float = 0.1  #: largest random potentiation of non-winners on a wrong answer, nA
+    redistribute: bool = False  #: reward term keeps each output's summed weight (see update_weights)
+    weight_sum_nA: float = 0.0  #: if > 0, every output's input weights are scaled to this sum, nA
+    depression: str = "additive"  #: negative reward-term changes "additive" or "multiplicative" (x w / mean w)
+    credit: str = "all"  #: reward term on "all" outputs' eligibility or only the "answer"ing ones
+    explore_prob: float = 0.0  #: probability that a training presentation biases one output
+    explore_on: str = "any"  #: explore in "any" presentation, or retry after a "wrong" answer
+    explore_bias_nA: float = 0.6  #: extra current into the explored output during the window, nA
+    explore_floor: float = 0.05  #: lowest relative chance of an output that always earns reward
+    success_rate: float = 0.2  #: step of each output's running "rewarded when it won" mean
+    unsupervised_rate_nA: float = 0.05  #: STDP step of the unsupervised rule per unit eligibility, nA
     w_min_nA: float = 0.0  #: lower weight bound, nA
     w_max_nA: float = 3.0  #: upper weight bound, nA
 
@@ -80,6 +94,7 @@ class TrainingParams:
     min_winner_spikes: int = 2  #: criterion: the right neuron fires at least this ...
     max_winner_spikes: int = 4  #: ... and at most this many spikes
     max_other_spikes: int = 1  #: criterion: every other output fires at most this many
+    noise_flips: int = 0  #: pixels inverted at random in every training presentation (0: none)
 
 
 @dataclass(frozen=True)
@@ -129,6 +144,22 @@ class Params:
             raise ValueError(f"network.rest_ms must be >= 0, got {n.rest_ms}")
         if not n.w_init_min_nA <= n.w_init_max_nA:
             raise ValueError("network.w_init_min_nA must not exceed network.w_init_max_nA")
+        if p.rule not in RULES:
+            raise ValueError(f"plasticity.rule must be one of {', '.join(RULES)}, got {p.rule!r}")
+        if p.explore_on not in ("any", "wrong"):
+            raise ValueError(f"plasticity.explore_on must be 'any' or 'wrong', got {p.explore_on!r}")
+        if p.expectation not in ("class", "output"):
+            raise ValueError(f"plasticity.expectation must be 'class' or 'output', got {p.expectation!r}")
+        if p.depression not in ("additive", "multiplicative"):
+            raise ValueError(f"plasticity.depression must be 'additive' or 'multiplicative', got {p.depression!r}")
+        if p.credit not in ("all", "answer"):
+            raise ValueError(f"plasticity.credit must be 'all' or 'answer', got {p.credit!r}")
+        if not 0.0 <= p.explore_prob <= 1.0:
+            raise ValueError(f"plasticity.explore_prob must be in [0, 1], got {p.explore_prob}")
+        if p.explore_floor <= 0:
+            raise ValueError(f"plasticity.explore_floor must be positive, got {p.explore_floor}")
+        if t.noise_flips < 0:
+            raise ValueError(f"training.noise_flips must be >= 0, got {t.noise_flips}")
         if not p.w_min_nA <= p.w_max_nA:
             raise ValueError("plasticity.w_min_nA must not exceed plasticity.w_max_nA")
         if t.max_epochs <= 0:

@@ -96,6 +96,17 @@ def reward_error(r: float, baseline: np.ndarray, target: int) -> float:
     return float(r - baseline[target])
 
 
+def output_reward_error(r: float, success: np.ndarray, counts: np.ndarray, p: PlasticityParams) -> float:
+    """Reward minus what the answering output(s) expect: their running reward when they
+    answered, mapped onto ``[reward_wrong, reward_correct]``. Label-free: an output that is
+    usually right when it answers is punished hard for a wrong answer, a new one is not."""
+    ans = answering(counts)
+    if not ans.any():
+        return float(r - p.reward_wrong) if r != p.reward_wrong else 0.0
+    s = float(np.mean(np.asarray(success)[ans]))
+    return float(r - (p.reward_wrong + s * (p.reward_correct - p.reward_wrong)))
+
+
 def update_baseline(baseline: np.ndarray, target: int, r: float, p: PlasticityParams) -> np.ndarray:
     """Move the class's expected reward towards ``r``; never below ``baseline_min``."""
     new = np.array(baseline, dtype=float, copy=True)
@@ -113,15 +124,37 @@ def update_weights(
     rewarded: bool,
     p: PlasticityParams,
     nudge: np.ndarray | None = None,
+    explored: int = -1,
 ) -> np.ndarray:
     """The new weight matrix (nA), shape ``(n_pre, n_post)``; ``weights`` is not changed.
 
     ``pre_active`` is 1.0 for inputs that spiked in the window, ``post_counts`` the output
     spike counts, ``nudge`` one draw in [0, 1) per output (exploration on wrong answers).
+
+    With ``p.redistribute`` the reward term only moves an output's weight between its inputs:
+    each changed column is rescaled to the sum it had before, so punishment shifts weight
+    away from the inputs of the wrongly answered pattern instead of silencing the output;
+    the label-free terms (homeostasis, loser depression, exploration) set how much there is.
     """
     pre_active = np.asarray(pre_active, dtype=float)
     post_counts = np.asarray(post_counts)
     delta = p.learning_rate_nA * error * elig
+    if p.depression == "multiplicative":
+        # weaken each synapse in proportion to its weight (relative to its output's mean), so
+        # that a punished output loses weight where it relies on the wrongly answered pattern
+        # and keeps the inputs that tell its own pattern apart (van Rossum et al. 2000)
+        mean = np.maximum(weights.mean(axis=0, keepdims=True), 1e-12)
+        delta = np.where(delta < 0, delta * weights / mean, delta)
+    if p.credit == "answer":
+        credited = answering(post_counts)
+        if explored >= 0 and credited[explored]:
+            # the reward judges the action the host forced: a tie partner is not blamed
+            credited = np.arange(credited.size) == explored
+        delta[:, ~credited] = 0.0
+    if p.redistribute or p.weight_sum_nA > 0:
+        moved = np.clip(weights + delta, p.w_min_nA, p.w_max_nA)
+        weights = _rescale_columns(moved, weights.sum(axis=0), changed=np.any(delta != 0, axis=0))
+        delta = np.zeros_like(delta)
     if winning >= 0:
         if rewarded:
             missing = p.target_spikes - post_counts[winning]
@@ -134,7 +167,54 @@ def update_weights(
         if winning >= 0:
             explore[winning] = 0.0
         delta += p.exploration_nA * np.outer(pre_active, explore)
-    return np.clip(weights + delta, p.w_min_nA, p.w_max_nA)
+    new = np.clip(weights + delta, p.w_min_nA, p.w_max_nA)
+    return normalise(new, p)
+
+
+def answering(counts: np.ndarray) -> np.ndarray:
+    """Mask of the outputs that gave the answer: the most spikes, if any (several on a tie)."""
+    counts = np.asarray(counts)
+    return (counts == counts.max(initial=0)) & (counts > 0)
+
+
+def normalise(weights: np.ndarray, p: PlasticityParams) -> np.ndarray:
+    """With ``weight_sum_nA > 0``, every output's weights scaled to that sum (nA), else as is.
+
+    Fixing each output's summed input weight fixes its excitability: learning can only decide
+    which inputs carry the weight, so no output can grow to answer everything or fall silent.
+    """
+    if p.weight_sum_nA <= 0:
+        return weights
+    return _rescale_columns(weights, np.full(weights.shape[1], p.weight_sum_nA), np.ones(weights.shape[1], bool))
+
+
+def _rescale_columns(w: np.ndarray, sums: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    """Columns marked ``changed`` scaled to the given sums (nA); an all-zero column stays zero."""
+    have = w.sum(axis=0)
+    scale = np.where(changed & (have > 0), sums / np.where(have > 0, have, 1.0), 1.0)
+    return w * scale[None, :]
+
+
+def choose_exploration(success: np.ndarray, p: PlasticityParams, rng: np.random.Generator) -> int:
+    """The output that gets the exploration bias in one training presentation, or -1.
+
+    With probability ``explore_prob`` one output is drawn, the more likely the less reward it
+    has earned when it won (``1 - success``, plus a floor so that no output is excluded for
+    ever). Label-free: it uses only each output's own reward history, not the presented class.
+    """
+    draw = rng.random()
+    weights = 1.0 - np.asarray(success, dtype=float) + p.explore_floor
+    pick = int(rng.choice(weights.size, p=weights / weights.sum()))
+    return pick if draw < p.explore_prob else -1
+
+
+def update_success(success: np.ndarray, winning: int, r: float, p: PlasticityParams) -> np.ndarray:
+    """Each output's running mean of "rewarded when it won" (0..1); only the winner moves."""
+    new = np.array(success, dtype=float, copy=True)
+    if winning >= 0:
+        hit = 1.0 if r == p.reward_correct else 0.0
+        new[winning] += p.success_rate * (hit - new[winning])
+    return new
 
 
 @dataclass(frozen=True)
@@ -157,15 +237,24 @@ def plasticity_step(
     target: int,
     p: PlasticityParams,
     nudge: np.ndarray,
+    explored: int = -1,
+    success: np.ndarray | None = None,
 ) -> StepResult:
-    """Eligibility, reward, baseline and weight update for one presentation."""
+    """Eligibility, reward, baseline and weight update for one presentation.
+
+    ``explored``: the output that got the exploration bias, or -1. ``success``: each output's
+    running reward when it answered (:func:`update_success`), the expected reward when
+    ``p.expectation == "output"``."""
     counts = spike_counts(post)
     win = winner(counts)
     r = reward(win, target, p)
-    err = reward_error(r, baseline, target)
+    if p.expectation == "output":
+        err = output_reward_error(r, np.zeros(len(counts)) if success is None else success, counts, p)
+    else:
+        err = reward_error(r, baseline, target)
     elig = eligibility(pre, post, p.tau_plus_ms, p.tau_minus_ms, p.a_plus, p.a_minus)
     pre_active = (spike_counts(pre) > 0).astype(float)
-    new_w = update_weights(weights, elig, err, pre_active, counts, win, win == target, p, nudge)
+    new_w = update_weights(weights, elig, err, pre_active, counts, win, win == target, p, nudge, explored)
     return StepResult(
         weights=new_w,
         baseline=update_baseline(baseline, target, r, p),

@@ -23,12 +23,13 @@ from typing import Callable
 
 import numpy as np
 
-from model.dataset import Dataset, encode, n_inputs
+from model.dataset import Dataset, encode, flip_pixels, n_inputs
 from model.evaluation import evaluate
 from model.network import CharacterNetwork, initial_weights, input_gains
 from model.params import Params
 from model.provenance import git_commit, package_versions
-from model.plasticity import plasticity_step
+from model.plasticity import choose_exploration, normalise, plasticity_step, update_success
+from model.unsupervised import assign_classes, relabel, unsupervised_step
 from model.storage import StorageError, TrainedWeights, load_checkpoint, save_checkpoint
 
 CHECKPOINT_DIR = "checkpoints"
@@ -43,6 +44,7 @@ class TrainState:
     epoch: int  #: epochs completed
     weights: np.ndarray
     baseline: np.ndarray
+    success: np.ndarray  #: per output, running mean of "rewarded when it won"
     best_weights: np.ndarray
     best_score: tuple[int, float] = (-1, -1.0)  #: (criterion met, evaluation accuracy)
     best_epoch: int = 0
@@ -58,10 +60,10 @@ class TrainResult:
     summary: dict  #: the content of train.json (without provenance)
 
 
-def _generators(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
-    """Independent streams for initialisation, presentation order and silent nudges."""
-    init, order, nudge = np.random.SeedSequence(seed).spawn(3)
-    return tuple(np.random.Generator(np.random.PCG64(s)) for s in (init, order, nudge))
+def _generators(seed: int) -> tuple[np.random.Generator, ...]:
+    """Independent streams for initialisation, presentation order, silent nudges, exploration
+    and training noise (adding a stream leaves the draws of the earlier ones unchanged)."""
+    return tuple(np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(5))
 
 
 def checkpoint_paths(run_dir: Path) -> list[Path]:
@@ -107,7 +109,7 @@ def _describe(key: str, stored: dict, wanted: dict) -> str:
 
 
 def _save(run_dir: Path, st: TrainState, rngs, fingerprint: dict) -> None:
-    arrays = {"weights": st.weights, "baseline": st.baseline, "best_weights": st.best_weights}
+    arrays = {"weights": st.weights, "baseline": st.baseline, "best_weights": st.best_weights, "success": st.success}
     state = {
         "epoch": st.epoch, "best_score": list(st.best_score), "best_epoch": st.best_epoch,
         "epochs_to_criterion": st.epochs_to_criterion, "history": st.history, "segments": st.segments,
@@ -147,7 +149,7 @@ def _restore(run_dir: Path, rngs, fingerprint: dict, max_epochs: int,
         for g, s in zip(rngs, state["rng"]):
             g.bit_generator.state = s
         return TrainState(
-            epoch=state["epoch"], weights=arrays["weights"], baseline=arrays["baseline"],
+            epoch=state["epoch"], weights=arrays["weights"], baseline=arrays["baseline"], success=arrays["success"],
             best_weights=arrays["best_weights"], best_score=tuple(state["best_score"]),
             best_epoch=state["best_epoch"], epochs_to_criterion=state["epochs_to_criterion"],
             history=state["history"], segments=state.get("segments", []),
@@ -176,6 +178,22 @@ def _clear_checkpoints(run_dir: Path, keep_good: bool) -> None:
     stale = list(folder.glob(".epoch_*.tmp"))
     for path in stale + ([] if keep_good else checkpoint_paths(run_dir)):
         path.unlink()
+
+
+def _reward_trial(net, st: TrainState, drive: np.ndarray, cls: int, p, nudge_rng: np.random.Generator, explored: int):
+    """Present once (``explored`` >= 0: that output gets the exploration bias), apply the
+    reward rule, write the weights; returns the :class:`model.plasticity.StepResult`."""
+    n_out = len(st.success)
+    bias = None if explored < 0 else p.explore_bias_nA * (np.arange(n_out) == explored)
+    pres = net.present(drive, output_bias=bias)
+    step = plasticity_step(
+        st.weights, st.baseline, pres.pre, pres.post, cls, p,
+        nudge=nudge_rng.random(n_out), explored=explored, success=st.success,
+    )
+    st.weights, st.baseline = step.weights, step.baseline
+    st.success = update_success(st.success, step.winner, step.reward, p)
+    net.set_weights(st.weights)
+    return step
 
 
 class _Progress:
@@ -215,22 +233,23 @@ def train(
     warn: Callable[[str], None] = lambda msg: print(f"warning: {msg}", file=sys.stderr),
 ) -> TrainResult:
     """Train on ``backend`` (a not yet set-up adapter); checkpoints go to ``run_dir``."""
-    net_p, tr_p = params.network, params.training
+    net_p, tr_p, pl_p = params.network, params.training, params.plasticity
+    unsupervised = pl_p.rule == "unsupervised"
     encoding = net_p.input_encoding
     n_in, n_out = n_inputs(dataset.n_pixels, encoding), len(dataset)
     drives = [encode(img, encoding) for img in dataset.images]
 
     rngs = _generators(seed)
-    init_rng, order_rng, nudge_rng = rngs
+    init_rng, order_rng, nudge_rng, explore_rng, noise_rng = rngs
     gains = input_gains(n_in, net_p.input_jitter, init_rng)
-    w0 = initial_weights(n_in, n_out, net_p, init_rng)
+    w0 = normalise(initial_weights(n_in, n_out, net_p, init_rng), pl_p)
     fingerprint = _fingerprint(backend.name, dataset, params, seed)
     st = _restore(run_dir, rngs, fingerprint, tr_p.max_epochs, warn) if resume else None
     if resume and st is None:
         warn(f"no checkpoint in {run_dir}; starting from epoch 0")
     _clear_checkpoints(run_dir, keep_good=st is not None)
     if st is None:
-        st = TrainState(epoch=0, weights=w0, baseline=np.zeros(n_out), best_weights=w0.copy())
+        st = TrainState(epoch=0, weights=w0, baseline=np.zeros(n_out), success=np.zeros(n_out), best_weights=w0.copy())
     resumed_from = st.epoch
     here = {"git_commit": git_commit(), "packages": package_versions()}
     if st.segments and {k: st.segments[-1][k] for k in here} != here:
@@ -256,19 +275,37 @@ def train(
             # over from the previous epoch cannot make a resumed run differ.
             backend.end()
             net = build()
-        rewards, correct = [], 0
-        for cls in order_rng.permutation(n_out):
-            pres = net.present(drives[cls])
-            step = plasticity_step(
-                st.weights, st.baseline, pres.pre, pres.post, int(cls), params.plasticity,
-                nudge=nudge_rng.random(n_out),
-            )
-            st.weights, st.baseline = step.weights, step.baseline
-            net.set_weights(st.weights)
+        rewards, correct, retries = [], 0, 0
+        for idx in order_rng.permutation(dataset.n_images):
+            cls = int(dataset.targets[idx])
+            drive = drives[idx]
+            if tr_p.noise_flips:
+                drive = encode(flip_pixels(dataset.images[idx], tr_p.noise_flips, noise_rng), encoding)
+            if unsupervised:
+                pres = net.present(drive)
+                step = unsupervised_step(st.weights, st.baseline, pres.pre, pres.post, pl_p, nudge=nudge_rng.random(n_out))
+                st.weights = step.weights
+                net.set_weights(st.weights)
+            else:
+                exploring = pl_p.explore_prob > 0
+                step = _reward_trial(net, st, drive, cls, pl_p, nudge_rng,
+                                     choose_exploration(st.success, pl_p, explore_rng) if exploring and pl_p.explore_on == "any" else -1)
+                if exploring and pl_p.explore_on == "wrong" and step.reward != pl_p.reward_correct:
+                    # trial and error: the same character again, one output given a head start
+                    explored = choose_exploration(st.success, pl_p, explore_rng)
+                    if explored >= 0:
+                        _reward_trial(net, st, drive, cls, pl_p, nudge_rng, explored)
+                        retries += 1
             rewards.append(step.reward)
             correct += step.winner == cls
         st.epoch += 1
         ev = evaluate(net, dataset, encoding)
+        if unsupervised:
+            # no output was told its class: name them now by their answers (model.unsupervised)
+            order = assign_classes(np.array(ev.targets), np.array(ev.counts), n_out)
+            st.weights = st.weights[:, order]
+            net.set_weights(st.weights)
+            ev = relabel(ev, order)
         met = ev.meets_criterion(tr_p)
         score = (int(met), ev.accuracy)
         if score > st.best_score:
@@ -277,7 +314,8 @@ def train(
             st.epochs_to_criterion = st.epoch
         st.history.append({
             "epoch": st.epoch,
-            "train_correct": correct / n_out,
+            "train_correct": correct / dataset.n_images,
+            "retries": retries,
             "mean_reward": float(np.mean(rewards)),
             "eval_accuracy": ev.accuracy,
             "criterion": met,
@@ -293,7 +331,8 @@ def train(
     backend.end()
 
     epochs_run = st.epoch - resumed_from
-    sim_ms = epochs_run * 2 * n_out * net.presentation_ms  # training + evaluation presentations
+    retried = sum(h.get("retries", 0) for h in st.history[resumed_from:])
+    sim_ms = (epochs_run * 2 * dataset.n_images + retried) * net.presentation_ms  # training, retries, evaluation
     summary = {
         "backend": backend.name,
         "seed": seed,

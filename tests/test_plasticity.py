@@ -127,3 +127,120 @@ def test_plasticity_step_potentiates_the_right_winner_and_depresses_a_wrong_one(
     assert good.baseline[0] > 0 and good.weights[1, 0] == 1.0  # silent input unchanged
     bad = plasticity_step(w, b, pre, post, target=1, p=p, nudge=np.zeros(2))
     assert bad.reward < 0 and bad.weights[0, 0] < 1.0 and bad.baseline[1] < 0
+
+
+# --- the alphabet-capable parts of the rule (config/learning/reward.yaml) ------------------
+
+from model.plasticity import (  # noqa: E402
+    answering, choose_exploration, normalise, output_reward_error, update_success,
+)
+from model.params import Params  # noqa: E402
+
+
+def _parts(**kw):
+    base = dict(homeostasis_nA=0.0, loser_depression_nA=0.0, exploration_nA=0.0, learning_rate_nA=0.1)
+    base.update(kw)
+    return PlasticityParams(**base)
+
+
+def test_normalise_scales_every_output_to_the_weight_sum_and_is_off_by_default():
+    w = np.array([[1.0, 0.0], [3.0, 2.0]])
+    np.testing.assert_allclose(normalise(w, _parts(weight_sum_nA=2.0)).sum(axis=0), [2.0, 2.0])
+    np.testing.assert_allclose(normalise(w, _parts(weight_sum_nA=2.0))[:, 0], [0.5, 1.5])
+    assert normalise(w, PlasticityParams()) is w
+
+
+def test_redistributing_reward_term_moves_weight_between_inputs_but_keeps_each_sum():
+    p = _parts(redistribute=True)
+    w = np.full((3, 2), 1.0)
+    e = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    new = update_weights(w, e, 1.0, np.ones(3), np.array([3, 0]), 0, True, p)
+    np.testing.assert_allclose(new.sum(axis=0), w.sum(axis=0))
+    assert new[0, 0] > 1.0 > new[1, 0]  # potentiated input gained, the others paid for it
+    np.testing.assert_allclose(new[:, 1], w[:, 1])  # no eligibility, no change
+
+
+def test_credit_answer_changes_only_the_answering_outputs():
+    p = _parts(credit="answer")
+    w = np.full((2, 3), 1.0)
+    e = np.ones((2, 3))
+    new = update_weights(w, e, -1.0, np.ones(2), np.array([2, 1, 0]), 0, False, p)
+    assert np.all(new[:, 0] < 1.0)
+    np.testing.assert_allclose(new[:, 1:], 1.0)
+
+
+def test_an_explored_output_in_a_tie_takes_the_blame_alone():
+    p = _parts(credit="answer")
+    w = np.full((2, 3), 1.0)
+    e = np.ones((2, 3))
+    counts = np.array([2, 2, 0])  # a tie: no answer, a wrong one
+    both = update_weights(w, e, -1.0, np.ones(2), counts, -1, False, p)
+    assert np.all(both[:, :2] < 1.0)
+    only = update_weights(w, e, -1.0, np.ones(2), counts, -1, False, p, explored=1)
+    np.testing.assert_allclose(only[:, 0], 1.0)
+    assert np.all(only[:, 1] < 1.0)
+
+
+def test_multiplicative_depression_spares_weak_synapses():
+    p = _parts(depression="multiplicative")
+    w = np.array([[2.0], [0.0]])
+    new = update_weights(w, np.ones((2, 1)), -1.0, np.ones(2), np.array([1]), 0, False, p)
+    assert new[0, 0] < 2.0 and new[1, 0] == 0.0
+    gain = update_weights(w, np.ones((2, 1)), 1.0, np.ones(2), np.array([1]), 0, True, p)
+    np.testing.assert_allclose(gain - w, 0.1)  # potentiation stays additive
+
+
+def test_output_expectation_punishes_a_reliable_output_and_spares_a_new_one():
+    p = PlasticityParams(reward_wrong=0.0, reward_correct=1.0)
+    counts = np.array([3, 0])
+    assert output_reward_error(0.0, np.array([1.0, 0.0]), counts, p) == pytest.approx(-1.0)
+    assert output_reward_error(0.0, np.array([0.0, 0.0]), counts, p) == 0.0
+    assert output_reward_error(1.0, np.array([0.0, 0.0]), counts, p) == pytest.approx(1.0)
+    assert output_reward_error(1.0, np.array([1.0, 0.0]), counts, p) == 0.0
+    assert output_reward_error(0.0, np.array([1.0, 1.0]), np.array([0, 0]), p) == 0.0  # silence
+
+
+def test_plasticity_step_uses_the_output_expectation_when_asked():
+    p = _parts(expectation="output", reward_wrong=0.0, credit="answer")
+    pre, post = trains([5.0], [5.0]), trains([10.0], [])
+    w = np.full((2, 2), 1.0)
+    fresh = plasticity_step(w, np.zeros(2), pre, post, 1, p, nudge=np.zeros(2), success=np.zeros(2))
+    np.testing.assert_allclose(fresh.weights, w)  # a new output answering wrong: nothing to unlearn
+    sure = plasticity_step(w, np.zeros(2), pre, post, 1, p, nudge=np.zeros(2), success=np.ones(2))
+    assert np.all(sure.weights[:, 0] < 1.0) and sure.reward_error == pytest.approx(-1.0)
+
+
+def test_exploration_prefers_outputs_that_have_not_earned_reward():
+    rng = np.random.default_rng(0)
+    p = PlasticityParams(explore_prob=1.0, explore_floor=0.05)
+    success = np.array([1.0, 1.0, 0.0, 0.0])
+    picks = np.array([choose_exploration(success, p, rng) for _ in range(2000)])
+    share_new = np.mean(picks >= 2)
+    assert share_new > 0.9  # expected 2 / 2.2 = 0.95
+    assert (picks < 2).any()  # the floor keeps every output reachable
+    never = PlasticityParams(explore_prob=0.0)
+    assert all(choose_exploration(success, never, rng) == -1 for _ in range(50))
+
+
+def test_success_tracks_the_winners_reward_only():
+    p = PlasticityParams(success_rate=0.5)
+    s = update_success(np.zeros(3), 1, p.reward_correct, p)
+    np.testing.assert_allclose(s, [0.0, 0.5, 0.0])
+    s = update_success(s, 1, p.reward_wrong, p)
+    np.testing.assert_allclose(s, [0.0, 0.25, 0.0])
+    np.testing.assert_allclose(update_success(s, -1, p.reward_correct, p), s)
+
+
+def test_answering_is_the_outputs_with_the_most_spikes():
+    np.testing.assert_array_equal(answering(np.array([1, 3, 3])), [False, True, True])
+    assert not answering(np.zeros(3)).any()
+
+
+@pytest.mark.parametrize("section,key,value", [
+    ("plasticity", "rule", "hebbian"), ("plasticity", "credit", "some"),
+    ("plasticity", "expectation", "teacher"), ("plasticity", "depression", "soft"),
+    ("plasticity", "explore_prob", 1.5), ("training", "noise_flips", -1),
+])
+def test_bad_rule_settings_are_rejected_with_the_name(section, key, value):
+    with pytest.raises(ValueError, match=key):
+        Params.from_dict({section: {key: value}})

@@ -1,0 +1,146 @@
+"""Beyond the seed: the alphabet-capable reward rule, the unsupervised baseline, training
+noise and the 8 x 8 digits (issue 6).
+
+Pure functions first (class assignment, the digits split), then short runs on NEST and
+NEURON: the reward rule's configuration (config/learning/reward.yaml) learns A-D and stays
+right with a flipped pixel; the unsupervised baseline trains, names its outputs and tests
+back to the accuracy it trained to; a data set with many images per class trains through
+the same loop. The full alphabet and digits figures come from benchmarks/learning_table.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import backends
+from conftest import ROOT, run_cli
+from model.dataset import DIGITS_SPLIT_SEED, Dataset, load
+from model.evaluation import Evaluation
+from model.params import Params
+from model.training import train
+from model.unsupervised import assign_classes, relabel, unsupervised_step, win_matrix
+
+REWARD = ROOT / "config" / "learning" / "reward.yaml"
+UNSUPERVISED = ROOT / "config" / "learning" / "unsupervised.yaml"
+
+
+def _params(path, **sections) -> Params:
+    import yaml
+
+    return Params.from_dict(yaml.safe_load(path.read_text())).replace(**sections)
+
+
+# --- the unsupervised baseline's pure parts ------------------------------------------------
+
+def test_classes_go_to_the_outputs_that_won_them_one_to_one():
+    targets = np.array([0, 0, 1, 1, 2, 2])
+    counts = np.array([[0, 3, 0], [0, 2, 1], [3, 0, 0], [2, 0, 0], [0, 0, 3], [1, 0, 2]])
+    np.testing.assert_array_equal(win_matrix(targets, counts, 3), [[0, 2, 0], [2, 0, 0], [0, 0, 2]])
+    np.testing.assert_array_equal(assign_classes(targets, counts, 3), [1, 0, 2])
+
+
+def test_an_output_that_wins_two_classes_gets_one_and_the_other_goes_elsewhere():
+    targets = np.array([0, 1, 2])
+    counts = np.array([[3, 0, 1], [3, 0, 0], [0, 0, 3]])  # output 0 answers classes 0 and 1
+    order = assign_classes(targets, counts, 3)
+    assert sorted(order) == [0, 1, 2] and order[2] == 2
+
+
+def test_relabel_renames_outputs_and_recomputes_answers():
+    ev = Evaluation(labels=("a", "b"), targets=[0, 1], answers=[1, 0],
+                    counts=[np.array([0, 3]), np.array([2, 0])], output_spikes=[[[], [1.0]], [[2.0], []]])
+    assert ev.accuracy == 0.0
+    re = relabel(ev, np.array([1, 0]))
+    assert re.accuracy == 1.0 and re.answers == [0, 1]
+    assert re.output_spikes[0] == [[1.0], []]
+
+
+def test_unsupervised_step_ignores_the_class_and_potentiates_the_winner():
+    p = _params(UNSUPERVISED).plasticity
+    w = np.full((2, 2), 1.0)
+    pre = [np.array([5.0]), np.array([])]
+    post = [np.array([8.0]), np.array([])]
+    step = unsupervised_step(w, np.zeros(2), pre, post, p, nudge=np.zeros(2))
+    assert step.winner == 0 and step.reward == 0.0
+    assert step.weights[0, 0] > step.weights[1, 0]  # pre-before-post input gained
+    np.testing.assert_allclose(step.weights.sum(axis=0), p.weight_sum_nA)
+
+
+# --- the digits ----------------------------------------------------------------------------
+
+def test_digits_split_is_fixed_stratified_and_disjoint():
+    train_set, test_set = load("digits"), load("digits-test")
+    assert (train_set.n_images, test_set.n_images) == (1347, 450)
+    assert train_set.labels == test_set.labels == tuple("0123456789")
+    assert train_set.shape == (8, 8) and set(np.unique(train_set.images)) <= {0, 1}
+    for part in (train_set, test_set):
+        share = np.bincount(part.targets, minlength=10) / part.n_images
+        assert share.min() > 0.09 and share.max() < 0.11  # every digit about a tenth
+    seen = {im.tobytes() + bytes([t]) for im, t in zip(train_set.images, train_set.targets)}
+    again = load("digits")
+    np.testing.assert_array_equal(again.images, train_set.images)  # same split every time
+    assert DIGITS_SPLIT_SEED == 0
+    # binarised images can coincide; the split itself never puts one sample in both parts
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(load_digits().target))
+    a, b = train_test_split(idx, test_size=0.25, random_state=DIGITS_SPLIT_SEED, stratify=load_digits().target)
+    assert not set(a) & set(b) and len(seen) > 0
+
+
+def test_dataset_rejects_targets_outside_its_classes():
+    from model.dataset import DatasetError
+
+    with pytest.raises(DatasetError, match="class index"):
+        Dataset(name="x", labels=("a", "b"), images=np.zeros((3, 2, 2)), targets=np.array([0, 1, 2]))
+
+
+# --- on the simulators -----------------------------------------------------------------------
+
+@pytest.mark.simulator
+def test_reward_rule_learns_abcd_and_tolerates_a_flipped_pixel(backend_name, tmp_path):
+    out = tmp_path / "train"
+    run_cli("train", "--backend", backend_name, "--dataset", "abcd", "--seed", "1",
+            "--params", str(REWARD), "--out", str(out), "--quiet")
+    summary = json.loads((out / "train.json").read_text())
+    assert summary["criterion_met"] and summary["epochs_to_criterion"] <= 60
+    assert summary["params"]["network"]["inhibition_delay_ms"] == 0.1
+    run_cli("test", "--backend", backend_name, "--weights", str(out), "--dataset", "abcd",
+            "--noise-flips", "1", "--repeats", "10", "--noise-seed", "1", "--out", str(tmp_path / "noisy"))
+    noisy = json.loads((tmp_path / "noisy" / "test.json").read_text())
+    assert noisy["n_presentations"] == 40 and noisy["accuracy"] >= 0.8
+
+
+@pytest.mark.simulator
+def test_unsupervised_baseline_names_its_outputs_and_tests_back_to_its_training_accuracy(tmp_path):
+    out = tmp_path / "train"
+    run_cli("train", "--backend", "nest", "--dataset", "abcd", "--seed", "2", "--epochs", "15",
+            "--params", str(UNSUPERVISED), "--out", str(out), "--quiet")
+    summary = json.loads((out / "train.json").read_text())
+    assert summary["params"]["plasticity"]["rule"] == "unsupervised"
+    assert all(h["mean_reward"] == 0.0 for h in summary["learning_curve"])  # no reward was used
+    run_cli("test", "--backend", "nest", "--weights", str(out), "--dataset", "abcd", "--out", str(tmp_path / "test"))
+    result = json.loads((tmp_path / "test" / "test.json").read_text())
+    assert result["accuracy"] == pytest.approx(summary["best_eval_accuracy"])
+    assert summary["best_eval_accuracy"] >= 0.25
+
+
+@pytest.mark.simulator
+def test_many_images_per_class_and_training_noise_go_through_the_loop(tmp_path):
+    digits = load("digits")
+    pick = np.concatenate([np.flatnonzero(digits.targets == c)[:4] for c in range(3)])
+    small = Dataset(name="digits-small", labels=("0", "1", "2"), images=digits.images[pick], targets=digits.targets[pick])
+    params = _params(REWARD, training={"max_epochs": 2, "stop_at_criterion": False, "noise_flips": 2})
+    runs = [train(backends.get("nest"), small, params, seed, tmp_path / f"s{seed}-{i}", progress=False)
+            for i, seed in enumerate((3, 3, 4))]
+    first = runs[0].summary
+    assert first["epochs_run"] == 2 and first["labels"] == ["0", "1", "2"]
+    assert first["simulated_ms"] == pytest.approx(2 * 2 * 12 * 150.0)
+    for h in first["learning_curve"]:
+        assert h["train_correct"] * 12 == pytest.approx(round(h["train_correct"] * 12))
+    np.testing.assert_array_equal(runs[0].trained.weights, runs[1].trained.weights)  # seeded noise
+    assert not np.array_equal(runs[0].trained.weights, runs[2].trained.weights)
