@@ -218,9 +218,9 @@ def cmd_test(args) -> None:
 
 def _dataset_file(spec: str) -> Path | None:
     """The file a ``--dataset`` value names, or None for a built-in data set."""
-    from model.dataset import BUILTIN
+    from model.dataset import BUILTIN, DIGITS
 
-    return None if spec in BUILTIN else Path(spec)
+    return None if spec in BUILTIN or spec in DIGITS else Path(spec)
 
 
 def _train_params(weights_path: Path) -> Params:
@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p):
         p.add_argument("--backend", required=True, help=f"simulator: {', '.join(backends.names())}")
-        p.add_argument("--dataset", default="abcd", help="built-in name (abcd, alphabet) or a data-set file (default: abcd)")
+        p.add_argument("--dataset", default="abcd", help="built-in name (abcd, alphabet, digits, digits-test) or a data-set file (default: abcd)")
         p.add_argument("--out", required=True, help="output directory")
         p.add_argument("--params", help="parameter overrides: a YAML/JSON file or an inline JSON object")
         p.add_argument("--threads", type=_positive_int, default=1, help="simulator threads (NEST OpenMP)")

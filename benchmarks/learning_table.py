@@ -1,0 +1,192 @@
+"""The README's learning table: rule x data set x backend -> accuracy, epochs, wall time.
+
+    python benchmarks/learning_table.py [--seeds 5] [--backends nest neuron]
+        [--rules reward unsupervised] [--datasets abcd alphabet digits] [--out runs/learning]
+
+Every cell is real runs of the command-line tool, each in a fresh interpreter:
+``snn-rl train --params config/learning/<rule>.yaml`` on the data set (``reward-noise``, the
+reward rule trained with one flipped pixel per presentation, on ``abcd`` only;
+``reward-digits``, its digits tuning, on ``digits`` only), then ``snn-rl test``
+on the same backend: on the training characters for ``abcd`` and ``alphabet`` (clean, and
+for ``abcd`` also with one flipped pixel in every presentation, 10 repeats), on the held-out
+``digits-test`` for ``digits``. A run whose ``test.json`` already exists is read back, not
+repeated, so an interrupted table continues where it stopped.
+
+``--ablations``: instead, the alphabet with the reward rule once per design choice, each
+time with that one choice undone (:data:`ABLATIONS`), tested on the training characters;
+writes ``ablations.md`` / ``ablations.json``.
+
+Writes ``learning_table.md`` (the table, with the original work's figures from SEED.md
+beside it), ``learning_table.json`` (every run) and prints the table. Nothing here is a
+test: wall times depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: the original work's figures (SEED.md), per data set
+ORIGINAL = {
+    "abcd": "87.5 % (9 of 12); B and D confused",
+    "alphabet": "41-78 % answered by the right neuron; well over an hour per train + test",
+    "digits": "not attempted",
+}
+#: data set to test on, per training data set
+TEST_SET = {"abcd": "abcd", "alphabet": "alphabet", "digits": "digits-test"}
+#: rules (config/learning/<rule>.yaml) and the data sets each is tabled on
+RULES = {"reward": ("abcd", "alphabet"), "reward-noise": ("abcd",), "reward-digits": ("digits",),
+         "unsupervised": tuple(TEST_SET)}
+#: one design choice of config/learning/reward.yaml undone: name -> (parameter overrides, why it is there)
+ABLATIONS = {
+    "none (config/learning/reward.yaml)": ({}, "the full rule"),
+    "input_encoding: ones": ({"network": {"input_encoding": "ones"}}, "ON/OFF channels: no pattern is a subset of another"),
+    "inhibition_delay_ms: 1.0": ({"network": {"inhibition_delay_ms": 1.0}}, "fast inhibition: the best-matching output silences the rest"),
+    "weight_sum_nA: 0 (no normalisation)": ({"plasticity": {"weight_sum_nA": 0.0}}, "fixed excitability per output"),
+    "expectation: class": ({"plasticity": {"expectation": "class"}}, "punish an output by what it expected"),
+    "credit: all": ({"plasticity": {"credit": "all"}}, "only answering outputs are credited"),
+    "explore_prob: 0 (no exploration)": ({"plasticity": {"explore_prob": 0.0}}, "exploration bias finds the right output"),
+    "explore_on: any, explore_prob 0.5": ({"plasticity": {"explore_on": "any", "explore_prob": 0.5}}, "retry after a wrong answer"),
+}
+#: epochs per data set (digits: a fixed budget; the criterion needs every image right)
+EPOCHS = {"abcd": None, "alphabet": None, "digits": 3}
+
+
+def _cli(*args: str) -> None:
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["MPLBACKEND"] = "Agg"
+    proc = subprocess.run([sys.executable, "-m", "snn_rl", *args], capture_output=True, text=True, cwd=ROOT, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"snn-rl {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+
+
+def run_one(rule: str, dataset: str, backend: str, seed: int, out: Path) -> dict:
+    """Train and test one (rule, data set, backend, seed); returns the row's numbers."""
+    run = out / rule / dataset / backend / f"seed{seed}"
+    params = str(ROOT / "config" / "learning" / f"{rule}.yaml")
+    if not (run / "train" / "train.json").exists():
+        extra = ["--epochs", str(EPOCHS[dataset])] if EPOCHS[dataset] else []
+        _cli("train", "--backend", backend, "--dataset", dataset, "--seed", str(seed), "--params", params,
+             "--out", str(run / "train"), "--quiet", "--overwrite", *extra)
+    tests = {"clean": []}
+    if dataset == "abcd":
+        tests["noisy"] = ["--noise-flips", "1", "--repeats", "10", "--noise-seed", str(seed)]
+    if dataset == "digits":
+        tests["clean"] = ["--repeats", "1"]
+    result = {"rule": rule, "dataset": dataset, "backend": backend, "seed": seed}
+    train = json.loads((run / "train" / "train.json").read_text())
+    result.update(epochs_to_criterion=train["epochs_to_criterion"], epochs_run=train["epochs_run"],
+                  wall_seconds=train["wall_seconds"])
+    for name, extra in tests.items():
+        folder = run / f"test-{name}"
+        if not (folder / "test.json").exists():
+            _cli("test", "--backend", backend, "--weights", str(run / "train"), "--dataset", TEST_SET[dataset],
+                 "--out", str(folder), "--overwrite", *extra)
+        result[f"{name}_accuracy"] = json.loads((folder / "test.json").read_text())["accuracy"]
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def run_ablation(name: str, backend: str, seed: int, out: Path) -> dict:
+    """The alphabet with the reward rule and one choice undone; returns the row's numbers."""
+    import yaml
+
+    overrides, why = ABLATIONS[name]
+    params = yaml.safe_load((ROOT / "config" / "learning" / "reward.yaml").read_text())
+    for section, values in overrides.items():
+        params.setdefault(section, {}).update(values)
+    slug = "".join(c if c.isalnum() else "_" for c in name)[:40]
+    run = out / "ablations" / slug / backend / f"seed{seed}"
+    if not (run / "train" / "train.json").exists():
+        _cli("train", "--backend", backend, "--dataset", "alphabet", "--seed", str(seed), "--params", json.dumps(params),
+             "--out", str(run / "train"), "--quiet", "--overwrite")
+    train = json.loads((run / "train" / "train.json").read_text())
+    row = {"ablation": name, "why": why, "backend": backend, "seed": seed, "accuracy": train["best_eval_accuracy"],
+           "epochs_to_criterion": train["epochs_to_criterion"], "epochs_run": train["epochs_run"],
+           "wall_seconds": train["wall_seconds"]}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def ablation_table(rows: list[dict]) -> str:
+    lines = ["| choice undone | what it is for | backend | seeds | alphabet accuracy, mean (min-max) | epochs to criterion (runs that met it) |",
+             "|---|---|---|---|---|---|"]
+    for name in ABLATIONS:
+        for backend in sorted({r["backend"] for r in rows}):
+            sel = [r for r in rows if r["ablation"] == name and r["backend"] == backend]
+            if not sel:
+                continue
+            met = [r["epochs_to_criterion"] for r in sel if r["epochs_to_criterion"]]
+            epochs = f"{np.mean(met):.0f} ({len(met)}/{len(sel)})" if met else f"- (0/{len(sel)}, {sel[0]['epochs_run']} run)"
+            lines.append(f"| {name} | {sel[0]['why']} | {backend} | {len(sel)} | {_fmt_acc([r['accuracy'] for r in sel])} | {epochs} |")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt_acc(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{np.mean(values):.3f} ({min(values):.2f}-{max(values):.2f})" if len(values) > 1 else f"{values[0]:.3f}"
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| rule | data set | backend | seeds | test accuracy, mean (min-max) | 1 flipped pixel | "
+        "epochs to criterion (runs that met it) | training wall time, s | original (SEED.md) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    keys = sorted({(r["rule"], r["dataset"], r["backend"]) for r in rows},
+                  key=lambda k: (list(RULES).index(k[0]), list(TEST_SET).index(k[1]), k[2]))
+    for rule, dataset, backend in keys:
+        sel = [r for r in rows if (r["rule"], r["dataset"], r["backend"]) == (rule, dataset, backend)]
+        met = [r["epochs_to_criterion"] for r in sel if r["epochs_to_criterion"]]
+        epochs = f"{np.mean(met):.0f} ({len(met)}/{len(sel)})" if met else f"- (0/{len(sel)}, {sel[0]['epochs_run']} run)"
+        noisy = _fmt_acc([r["noisy_accuracy"] for r in sel if "noisy_accuracy" in r])
+        test_name = "digits-test" if dataset == "digits" else dataset
+        lines.append(
+            f"| {rule} | {dataset} (tested on {test_name}) | {backend} | {len(sel)} | "
+            f"{_fmt_acc([r['clean_accuracy'] for r in sel])} | {noisy} | {epochs} | "
+            f"{np.mean([r['wall_seconds'] for r in sel]):.0f} | {ORIGINAL[dataset]} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rules", nargs="+", default=list(RULES), choices=list(RULES))
+    ap.add_argument("--datasets", nargs="+", default=list(TEST_SET), choices=list(TEST_SET))
+    ap.add_argument("--backends", nargs="+", default=["nest", "neuron"])
+    ap.add_argument("--seeds", type=int, default=5, help="seeds 1..N per cell (default: 5)")
+    ap.add_argument("--out", type=Path, default=ROOT / "runs" / "learning")
+    ap.add_argument("--ablations", action="store_true", help="the alphabet with each design choice undone instead")
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.ablations:
+        rows = [run_ablation(name, backend, seed, args.out)
+                for name in ABLATIONS for backend in args.backends for seed in range(1, args.seeds + 1)]
+        text = ablation_table(rows)
+        (args.out / "ablations.md").write_text(text)
+        (args.out / "ablations.json").write_text(json.dumps(rows, indent=1))
+        print(text)
+        return
+    rows = [
+        run_one(rule, dataset, backend, seed, args.out)
+        for rule in args.rules for dataset in args.datasets if dataset in RULES[rule]
+        for backend in args.backends for seed in range(1, args.seeds + 1)
+    ]
+    text = table(rows)
+    (args.out / "learning_table.md").write_text(text)
+    (args.out / "learning_table.json").write_text(json.dumps(rows, indent=1))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
