@@ -131,6 +131,11 @@ def ablation_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _finished(run: Path, dataset: str) -> bool:
+    tests = ["test-clean"] + (["test-noisy"] if dataset == "abcd" else [])
+    return all((run / t / "test.json").exists() for t in tests) and (run / "train" / "train.json").exists()
+
+
 def _fmt_acc(values: list[float]) -> str:
     if not values:
         return "-"
@@ -167,6 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=5, help="seeds 1..N per cell (default: 5)")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "learning")
     ap.add_argument("--ablations", action="store_true", help="the alphabet with each design choice undone instead")
+    ap.add_argument("--table-only", action="store_true",
+                    help="start no run: table the finished runs under --out (those with every test done)")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.ablations:
@@ -177,11 +184,12 @@ def main(argv: list[str] | None = None) -> None:
         (args.out / "ablations.json").write_text(json.dumps(rows, indent=1))
         print(text)
         return
-    rows = [
-        run_one(rule, dataset, backend, seed, args.out)
-        for rule in args.rules for dataset in args.datasets if dataset in RULES[rule]
-        for backend in args.backends for seed in range(1, args.seeds + 1)
-    ]
+    cells = [(rule, dataset, backend, seed)
+             for rule in args.rules for dataset in args.datasets if dataset in RULES[rule]
+             for backend in args.backends for seed in range(1, args.seeds + 1)]
+    if args.table_only:
+        cells = [c for c in cells if _finished(args.out / c[0] / c[1] / c[2] / f"seed{c[3]}", c[1])]
+    rows = [run_one(*cell, args.out) for cell in cells]
     text = table(rows)
     (args.out / "learning_table.md").write_text(text)
     (args.out / "learning_table.json").write_text(json.dumps(rows, indent=1))

@@ -71,9 +71,7 @@ class PlasticityParams:
     homeostasis_nA: float = 0.02  #: homeostatic step per missing/extra winner spike, nA
     loser_depression_nA: float = 0.02  #: depression per spike of a co-firing non-winner, nA
     exploration_nA: float = 0.1  #: largest random potentiation of non-winners on a wrong answer, nA
-    redistribute: bool = False  #: reward term keeps each output's summed weight (see update_weights)
     weight_sum_nA: float = 0.0  #: if > 0, every output's input weights are scaled to this sum, nA
-    depression: str = "additive"  #: negative reward-term changes "additive" or "multiplicative" (x w / mean w)
     credit: str = "all"  #: reward term on "all" outputs' eligibility or only the "answer"ing ones
     explore_prob: float = 0.0  #: probability that a training presentation biases one output
     explore_on: str = "any"  #: explore in "any" presentation, or retry after a "wrong" answer
@@ -150,8 +148,6 @@ class Params:
             raise ValueError(f"plasticity.explore_on must be 'any' or 'wrong', got {p.explore_on!r}")
         if p.expectation not in ("class", "output"):
             raise ValueError(f"plasticity.expectation must be 'class' or 'output', got {p.expectation!r}")
-        if p.depression not in ("additive", "multiplicative"):
-            raise ValueError(f"plasticity.depression must be 'additive' or 'multiplicative', got {p.depression!r}")
         if p.credit not in ("all", "answer"):
             raise ValueError(f"plasticity.credit must be 'all' or 'answer', got {p.credit!r}")
         if not 0.0 <= p.explore_prob <= 1.0:

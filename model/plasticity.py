@@ -19,6 +19,19 @@ the input and output layers. From them:
    output that did not win (exploration: it lets a silent output overtake a wrong winner,
    and keeps silent outputs from staying tied); then clipping to ``[w_min, w_max]``.
 
+These are the defaults: the seed's rule, which learns A-D. The rule that learns the whole
+alphabet (``config/learning/reward.yaml``) switches four options on, all label-free:
+
+5. :func:`normalise` -- every output's summed input weight fixed (``weight_sum_nA``).
+6. :func:`output_reward_error` -- the expected reward is the answering output's own running
+   reward when it answered (:func:`update_success`), not the presented class's baseline
+   (``expectation: output``).
+7. ``credit: answer`` -- the reward term changes only the outputs that answered
+   (:func:`answering`).
+8. :func:`choose_exploration` -- the host gives one output a small extra current in a
+   training presentation, chosen by how little reward it has earned; the training loop uses
+   it to show a wrongly answered character again (``explore_on: wrong``).
+
 :func:`plasticity_step` chains them. Nothing here touches a simulator.
 """
 
@@ -129,29 +142,26 @@ def update_weights(
     """The new weight matrix (nA), shape ``(n_pre, n_post)``; ``weights`` is not changed.
 
     ``pre_active`` is 1.0 for inputs that spiked in the window, ``post_counts`` the output
-    spike counts, ``nudge`` one draw in [0, 1) per output (exploration on wrong answers).
+    spike counts, ``nudge`` one draw in [0, 1) per output (exploration on wrong answers),
+    ``explored`` the output the host biased in this presentation (-1: none).
 
-    With ``p.redistribute`` the reward term only moves an output's weight between its inputs:
-    each changed column is rescaled to the sum it had before, so punishment shifts weight
-    away from the inputs of the wrongly answered pattern instead of silencing the output;
-    the label-free terms (homeostasis, loser depression, exploration) set how much there is.
+    With ``p.credit == "answer"`` the reward term changes only the answering outputs (in a
+    tie that includes the explored output, only that one). With ``p.weight_sum_nA > 0`` every
+    output's weights are scaled back to that sum, so the reward term only moves weight between
+    an output's inputs: punishment shifts it away from the wrongly answered pattern instead
+    of silencing the output.
     """
     pre_active = np.asarray(pre_active, dtype=float)
     post_counts = np.asarray(post_counts)
     delta = p.learning_rate_nA * error * elig
-    if p.depression == "multiplicative":
-        # weaken each synapse in proportion to its weight (relative to its output's mean), so
-        # that a punished output loses weight where it relies on the wrongly answered pattern
-        # and keeps the inputs that tell its own pattern apart (van Rossum et al. 2000)
-        mean = np.maximum(weights.mean(axis=0, keepdims=True), 1e-12)
-        delta = np.where(delta < 0, delta * weights / mean, delta)
     if p.credit == "answer":
         credited = answering(post_counts)
         if explored >= 0 and credited[explored]:
             # the reward judges the action the host forced: a tie partner is not blamed
             credited = np.arange(credited.size) == explored
         delta[:, ~credited] = 0.0
-    if p.redistribute or p.weight_sum_nA > 0:
+    if p.weight_sum_nA > 0:
+        # the reward term only moves weight: each changed output back to the sum it had
         moved = np.clip(weights + delta, p.w_min_nA, p.w_max_nA)
         weights = _rescale_columns(moved, weights.sum(axis=0), changed=np.any(delta != 0, axis=0))
         delta = np.zeros_like(delta)
@@ -182,10 +192,13 @@ def normalise(weights: np.ndarray, p: PlasticityParams) -> np.ndarray:
 
     Fixing each output's summed input weight fixes its excitability: learning can only decide
     which inputs carry the weight, so no output can grow to answer everything or fall silent.
+    An all-zero column stays zero. (Scaling can lift a weight above ``w_max_nA``; with the
+    sums used here, 6.5-8 nA over 15 or more inputs, it does not.)
     """
     if p.weight_sum_nA <= 0:
         return weights
-    return _rescale_columns(weights, np.full(weights.shape[1], p.weight_sum_nA), np.ones(weights.shape[1], bool))
+    n = weights.shape[1]
+    return _rescale_columns(weights, np.full(n, p.weight_sum_nA), np.ones(n, dtype=bool))
 
 
 def _rescale_columns(w: np.ndarray, sums: np.ndarray, changed: np.ndarray) -> np.ndarray:

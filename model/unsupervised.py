@@ -5,9 +5,9 @@ inhibition and the winner's input synapses follow pair STDP; nothing tells the n
 class is shown. Two label-free terms keep it running as the reward rule's do: the winner's
 spike count is pulled towards ``target_spikes`` and, when every output is silent, the
 active inputs of every output get a small random potentiation (otherwise a silent network
-never learns). With ``redistribute`` the STDP term only moves weight between an output's
-inputs (each output keeps its summed weight; ``weight_sum_nA`` fixes that sum for all), which
-bounds it the way the original's weight normalisation did.
+never learns). With ``weight_sum_nA`` every output's summed weight is fixed, so STDP only
+moves weight between an output's inputs, which bounds it the way the original's weight
+normalisation did.
 
 Since no output is told its class, classes are assigned to outputs after training: every
 character is shown with plasticity off, ``M[class, output]`` counts the presentations the
@@ -49,7 +49,7 @@ def unsupervised_step(
     pre_active = (spike_counts(pre) > 0).astype(float)
     delta = p.unsupervised_rate_nA * elig
     new = np.clip(weights + delta, p.w_min_nA, p.w_max_nA)
-    if p.redistribute or p.weight_sum_nA > 0:
+    if p.weight_sum_nA > 0:
         new = _rescale_columns(new, weights.sum(axis=0), changed=np.any(delta != 0, axis=0))
     extra = np.zeros_like(new)
     if win >= 0:
