@@ -63,6 +63,7 @@ class LoopTimer:
         self.seconds = defaultdict(float)
         self.calls = defaultdict(list)  #: durations (s) of the calls that happen once per epoch
         self.starts: list[float] = []  #: perf_counter at the start of every presentation
+        self._inner: list[float] = []  #: time taken by timed calls nested in each open call
 
     def wrap(self, obj, name: str, phase: str, marks_presentation: bool = False, per_call: bool = False) -> None:
         call = getattr(obj, name)
@@ -71,11 +72,15 @@ class LoopTimer:
             t = time.perf_counter()
             if marks_presentation:
                 self.starts.append(t)
+            self._inner.append(0.0)
             try:
                 return call(*args, **kwargs)
             finally:
                 took = time.perf_counter() - t
-                self.seconds[phase] += took
+                # a nested timed call (NEST's reset runs one step) counts in its own phase only
+                self.seconds[phase] += took - self._inner.pop()
+                if self._inner:
+                    self._inner[-1] += took
                 if per_call:
                     self.calls[name].append(took)
 
