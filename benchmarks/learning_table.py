@@ -8,7 +8,7 @@ Every cell is real runs of the command-line tool, each in a fresh interpreter:
 reward rule trained with one flipped pixel per presentation, on ``abcd`` only;
 ``reward-digits``, its digits tuning, on ``digits`` only), then ``snn-rl test``
 on the same backend: on the training characters for ``abcd`` and ``alphabet`` (clean, and
-for ``abcd`` also with one flipped pixel in every presentation, 10 repeats), on the held-out
+for ``abcd`` also with one flipped pixel in every presentation, 50 repeats), on the held-out
 ``digits-test`` for ``digits``. A run whose ``test.json`` already exists is read back, not
 repeated, so an interrupted table continues where it stopped.
 
@@ -42,6 +42,8 @@ ORIGINAL = {
 }
 #: data set to test on, per training data set
 TEST_SET = {"abcd": "abcd", "alphabet": "alphabet", "digits": "digits-test"}
+#: presentations per letter in the noisy A-D test (200 in all: a standard error of about 0.02)
+NOISY_REPEATS = 50
 #: rules (config/learning/<rule>.yaml) and the data sets each is tabled on
 RULES = {"reward": ("abcd", "alphabet"), "reward-noise": ("abcd",), "reward-digits": ("digits",),
          "unsupervised": tuple(TEST_SET)}
@@ -79,7 +81,7 @@ def run_one(rule: str, dataset: str, backend: str, seed: int, out: Path) -> dict
              "--out", str(run / "train"), "--quiet", "--overwrite", *extra)
     tests = {"clean": []}
     if dataset == "abcd":
-        tests["noisy"] = ["--noise-flips", "1", "--repeats", "10", "--noise-seed", str(seed)]
+        tests["noisy"] = ["--noise-flips", "1", "--repeats", str(NOISY_REPEATS), "--noise-seed", str(seed)]
     if dataset == "digits":
         tests["clean"] = ["--repeats", "1"]
     result = {"rule": rule, "dataset": dataset, "backend": backend, "seed": seed}
