@@ -73,8 +73,8 @@ class PlasticityParams:
     exploration_nA: float = 0.1  #: largest random potentiation of non-winners on a wrong answer, nA
     weight_sum_nA: float = 0.0  #: if > 0, every output's input weights are scaled to this sum, nA
     credit: str = "all"  #: reward term on "all" outputs' eligibility or only the "answer"ing ones
-    explore_prob: float = 0.0  #: probability that a training presentation biases one output
-    explore_on: str = "any"  #: explore in "any" presentation, or retry after a "wrong" answer
+    explore_prob: float = 0.0  #: probability that a presentation ("any") or retry ("wrong") biases one output
+    explore_on: str = "any"  #: bias in "any" training presentation, or show a "wrong"ly answered one again
     explore_bias_nA: float = 0.6  #: extra current into the explored output during the window, nA
     explore_floor: float = 0.05  #: lowest relative chance of an output that always earns reward
     success_rate: float = 0.2  #: step of each output's running "rewarded when it won" mean
@@ -87,7 +87,7 @@ class PlasticityParams:
 class TrainingParams:
     """The training schedule."""
 
-    max_epochs: int = 200  #: upper limit of epochs (one epoch = every character once)
+    max_epochs: int = 200  #: upper limit of epochs (one epoch = every training image once)
     stop_at_criterion: bool = True  #: stop at the first epoch that meets the criterion
     min_winner_spikes: int = 2  #: criterion: the right neuron fires at least this ...
     max_winner_spikes: int = 4  #: ... and at most this many spikes
