@@ -374,6 +374,7 @@ def plot(result: dict, path: Path) -> None:
         floor = 1000.0 * r["continuous_s"] / r["presentations"]
         ax2.plot([i - 0.4, i + 0.4], [floor, floor], "k-", lw=2)
         ax2.text(i, bottom[i], f"ratio {r['loop_ratio']:.2f}", ha="center", va="bottom", fontsize=8)
+    ax2.set_ylim(0, 1.12 * bottom.max())
     ax2.set_ylabel("wall time per presentation (ms)")
     ax2.set_title("15 x 4, A-D training loop (black: continuous run)")
     ax2.legend(fontsize=8)
