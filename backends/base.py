@@ -94,6 +94,10 @@ class Backend:
     def set_input_currents(self, net, currents_nA: np.ndarray) -> None:
         net.inputs.set(i_offset=np.asarray(currents_nA, dtype=float))
 
+    def set_output_bias(self, net, currents_nA: np.ndarray) -> None:
+        """Extra current into each output neuron (nA): the exploration bias of training."""
+        net.outputs.set(i_offset=np.asarray(currents_nA, dtype=float))
+
     def run(self, duration_ms: float) -> None:
         self.sim.run(duration_ms)
 

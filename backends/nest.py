@@ -91,6 +91,7 @@ class NestBackend(Backend):
         self._kernel = nestkernel_api
         self._steps = None  # host clock in time steps; read from PyNN once, on first use
         self._inputs = net.inputs.node_collection
+        self._outputs = net.outputs.node_collection
         self._recorders = [pop.recorder._spike_detector.device for pop in (net.inputs, net.outputs)]
         self._node_ids = [np.asarray(pop.all_cells, dtype=np.int64) for pop in (net.inputs, net.outputs)]
         self._overrun = [None, None]
@@ -132,6 +133,12 @@ class NestBackend(Backend):
             return super().set_input_currents(net, currents_nA)
         pA = np.asarray(currents_nA, dtype=float) * 1000.0
         self._set_nodes(self._inputs, [{"I_e": v} for v in pA.tolist()])
+
+    def set_output_bias(self, net, currents_nA: np.ndarray) -> None:
+        if not self.fast:
+            return super().set_output_bias(net, currents_nA)
+        pA = np.asarray(currents_nA, dtype=float) * 1000.0
+        self._set_nodes(self._outputs, [{"I_e": v} for v in pA.tolist()])
 
     def run(self, duration_ms: float) -> None:
         if not self.fast:

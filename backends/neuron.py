@@ -50,6 +50,7 @@ class NeuronBackend(Backend):
     # fast paths ------------------------------------------------------------------------
     def _attach_fast(self, net) -> None:
         self._stims = [c._cell.stim for c in net.inputs]
+        self._output_stims = [c._cell.stim for c in net.outputs]
         self._spike_vectors = [[c._cell.spike_times for c in pop] for pop in (net.inputs, net.outputs)]
         # PyNN keeps the plastic NetCons as {post index: {pre index: [Connection, ...]}}
         found = [(c.nc, i, j) for j, by_pre in net.plastic._connections.items()
@@ -62,6 +63,12 @@ class NeuronBackend(Backend):
         if not self.fast:
             return super().set_input_currents(net, currents_nA)
         for stim, amp in zip(self._stims, np.asarray(currents_nA, dtype=float).tolist()):
+            stim.amp = amp
+
+    def set_output_bias(self, net, currents_nA: np.ndarray) -> None:
+        if not self.fast:
+            return super().set_output_bias(net, currents_nA)
+        for stim, amp in zip(self._output_stims, np.asarray(currents_nA, dtype=float).tolist()):
             stim.amp = amp
 
     def read_spikes(self, net) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -99,12 +99,11 @@ class CharacterNetwork:
         b.reset_state(self)
         b.set_input_currents(self, drive * self.gains * self.p.input_current_nA)
         if output_bias is not None:
-            # exploration during training: a plain PyNN write, only when a bias is asked for
-            self.outputs.set(i_offset=np.asarray(output_bias, dtype=float))
+            b.set_output_bias(self, output_bias)
         b.run(self.p.window_ms)
         b.set_input_currents(self, np.zeros_like(drive))
         if output_bias is not None:
-            self.outputs.set(i_offset=0.0)
+            b.set_output_bias(self, np.zeros_like(output_bias, dtype=float))
         if self.p.rest_ms > 0:
             b.run(self.p.rest_ms)
         pre, post = b.read_spikes(self)

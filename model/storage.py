@@ -31,7 +31,13 @@ class StorageError(ValueError):
     """A file that cannot be used; the message names it and says what is wrong."""
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    A killed process leaves either the old file or the new one, never half of one.
+    ``durable`` also syncs the file and its directory to disk, so the file survives a
+    machine crash too (a few ms per call on a busy disk).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -41,14 +47,16 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
-        # the rename itself reaches the disk only with its directory
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        if durable:
+            # the rename itself reaches the disk only with its directory
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -152,12 +160,16 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], state: dict[str, Any]) -> None:
-    """Arrays plus a JSON-able state dict, with a digest over both."""
+def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], state: dict[str, Any], durable: bool = False) -> None:
+    """Arrays plus a JSON-able state dict, with a digest over both.
+
+    Not synced to disk by default: checkpoints are written often, and one lost to a machine
+    crash is caught by its digest on load, when the next older one is used instead.
+    """
     payload = dict(arrays)
     payload["state_json"] = np.array(json.dumps(state, sort_keys=True))
     payload["sha256"] = np.array(_digest(payload))
-    atomic_write_bytes(Path(path), _npz_bytes(payload))
+    atomic_write_bytes(Path(path), _npz_bytes(payload), durable=durable)
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -14,6 +14,7 @@ with the weights an uninterrupted run would have had.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 import time
@@ -81,8 +82,10 @@ def _fingerprint(backend_name: str, dataset: Dataset, params: Params, seed: int)
     """
     fitted = params.to_dict()
     fitted["training"].pop("max_epochs")
+    images = np.ascontiguousarray(dataset.images)
     return {"backend": backend_name, "seed": seed, "labels": list(dataset.labels),
-            "images": dataset.images.tolist(), "params": fitted}
+            "images": f"{images.shape} sha256:{hashlib.sha256(images.tobytes()).hexdigest()}",
+            "params": fitted}
 
 
 def _first_difference(stored: dict, wanted: dict, prefix: str = "") -> str:
@@ -108,12 +111,25 @@ def _describe(key: str, stored: dict, wanted: dict) -> str:
     return f"another {key.removeprefix('params.')}"
 
 
+def _history_columns(history: list[dict]) -> dict[str, np.ndarray]:
+    """The learning curve as one array per field: its cost per checkpoint stays small
+    however long the curve grows (as JSON it grew with every epoch)."""
+    keys = list(history[0]) if history else []
+    return {f"history/{k}": np.array([h[k] for h in history]) for k in keys}
+
+
+def _history_rows(arrays: dict[str, np.ndarray], keys: list[str]) -> list[dict]:
+    columns = [arrays[f"history/{k}"].tolist() for k in keys]
+    return [dict(zip(keys, row)) for row in zip(*columns)]
+
+
 def _save(run_dir: Path, st: TrainState, rngs, fingerprint: dict) -> None:
-    arrays = {"weights": st.weights, "baseline": st.baseline, "best_weights": st.best_weights, "success": st.success}
+    arrays = {"weights": st.weights, "baseline": st.baseline, "best_weights": st.best_weights, "success": st.success,
+              **_history_columns(st.history)}
     state = {
         "epoch": st.epoch, "best_score": list(st.best_score), "best_epoch": st.best_epoch,
-        "epochs_to_criterion": st.epochs_to_criterion, "history": st.history, "segments": st.segments,
-        "rng": [g.bit_generator.state for g in rngs], "fingerprint": fingerprint,
+        "epochs_to_criterion": st.epochs_to_criterion, "history_keys": list(st.history[0]) if st.history else [],
+        "segments": st.segments, "rng": [g.bit_generator.state for g in rngs], "fingerprint": fingerprint,
     }
     path = Path(run_dir) / CHECKPOINT_DIR / f"epoch_{st.epoch:04d}.npz"
     save_checkpoint(path, arrays, state)
@@ -152,7 +168,7 @@ def _restore(run_dir: Path, rngs, fingerprint: dict, max_epochs: int,
             epoch=state["epoch"], weights=arrays["weights"], baseline=arrays["baseline"], success=arrays["success"],
             best_weights=arrays["best_weights"], best_score=tuple(state["best_score"]),
             best_epoch=state["best_epoch"], epochs_to_criterion=state["epochs_to_criterion"],
-            history=state["history"], segments=state.get("segments", []),
+            history=_history_rows(arrays, state["history_keys"]), segments=state.get("segments", []),
         )
     if paths:
         raise StorageError(f"none of the {len(paths)} checkpoints in {paths[0].parent} is good; "

@@ -6,7 +6,8 @@ cannot be set up twice in one process): once with ``fast=False`` (every call thr
 and once with ``fast=True``. The scenario is a short stretch of real training on A-D:
 presentations with the plasticity rule's weight writes after each, weights read back after
 every write, a second data set's drive (all inputs on, so every output fires and the lateral
-inhibition acts), and a last presentation after a long pause. Spike times and weights must
+inhibition acts), every third presentation with an exploration bias current into one output,
+and a last presentation after a long pause. Spike times and weights must
 be equal exactly: NEST and NEURON both keep weights as doubles, and both paths write the
 same doubles (nA, or pA = nA x 1000 on NEST as PyNN's translation does).
 
@@ -55,7 +56,10 @@ def probe(backend_name: str, fast: bool, out: Path, threads: int = 1) -> None:
         cls = int(rng.integers(len(drives)))
         if k == N_PRESENTATIONS - 1:
             backend.run(1000.0)  # a long pause, so the clock has moved between reads
-        pres = net.present(drives[cls])
+        bias = np.zeros(len(data))
+        if k % 3 == 1:
+            bias[k % len(data)] = 0.5  # nA, as the alphabet rule's exploration gives
+        pres = net.present(drives[cls], output_bias=bias if bias.any() else None)
         target = min(cls, len(data) - 1)
         step = plasticity_step(weights, baseline, pres.pre, pres.post, target, params.plasticity,
                                nudge=rng.random(len(data)))

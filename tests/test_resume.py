@@ -104,16 +104,22 @@ def test_digest_catches_a_consistent_rewrite(tmp_path):
         load_checkpoint(path)
 
 
-def test_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("failing", ["replace", "fsync"])
+def test_failed_write_leaves_the_previous_file(tmp_path, monkeypatch, failing):
+    """A write that fails half-way (the rename of a checkpoint, or the sync of a durable
+    result file) leaves the previous file as it was and no temporary file behind."""
     path, arrays, _ = _checkpoint(tmp_path)
     before = path.read_bytes()
 
-    def broken_fsync(fd):
+    def broken(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(storage.os, "fsync", broken_fsync)
+    monkeypatch.setattr(storage.os, failing, broken)
     with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(path, {"weights": np.zeros((15, 4))}, {"epoch": 8})
+        if failing == "replace":
+            save_checkpoint(path, {"weights": np.zeros((15, 4))}, {"epoch": 8})
+        else:
+            storage.atomic_write_bytes(path, b"new content", durable=True)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file left
 
