@@ -82,7 +82,7 @@ def make_protocol(
 ) -> Protocol:
     """Draw a protocol around trained weights.
 
-    ``n_windows`` windows; window ``k`` shows a character drawn uniformly (with
+    ``n_windows`` windows; window ``k`` shows an image of the data set drawn uniformly (with
     ``noise_flips`` pixels inverted) under ``trained.weights + weight_jitter_nA * N(0, 1)``,
     clipped to ``[w_min_nA, w_max_nA]`` of ``params.plasticity``.
     """
@@ -93,11 +93,12 @@ def make_protocol(
     trained.check_matches(dataset.labels, dataset.shape, source or "the weights")
     pp: PlasticityParams = params.plasticity
     rng = np.random.default_rng(seed)
-    targets = rng.integers(len(dataset), size=n_windows)
+    shown = rng.integers(len(dataset.images), size=n_windows)
+    targets = dataset.targets[shown]
     drives = np.stack([
-        encode(flip_pixels(dataset.images[c], noise_flips, rng) if noise_flips else dataset.images[c],
+        encode(flip_pixels(dataset.images[i], noise_flips, rng) if noise_flips else dataset.images[i],
                trained.input_encoding)
-        for c in targets
+        for i in shown
     ])
     jitter = weight_jitter_nA * rng.standard_normal((n_windows, *trained.weights.shape))
     weights = np.clip(trained.weights[None, :, :] + jitter, pp.w_min_nA, pp.w_max_nA)
