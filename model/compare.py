@@ -132,6 +132,26 @@ def compare_dataset(dataset: str, train_files: list[Path], test_files: list[Path
     _write_tsv(out_dir / "training.tsv", list(training[0]) if training else ["backend"],
                [list(t.values()) for t in training])
 
+    # a hardware-emulation test leaves emulation.json beside its test.json: what breaks and why
+    emulation = []
+    for key, (path, _) in sorted(tests.items(), key=lambda kv: (train_backends.index(kv[0].train_backend), kv[0].seed)):
+        report = path.parent / "emulation.json"
+        if key.noise_flips == 0 and report.exists():
+            e = read_json(report)
+            emulation.append({
+                "train_backend": key.train_backend, "seed": key.seed, "test_backend": key.test_backend,
+                "accuracy": e["accuracy"], "n_weights": e["quantisation"]["n_weights"],
+                "n_rounded_to_zero": e["quantisation"]["n_rounded_to_zero"],
+                "max_abs_weight_error_nA": e["quantisation"]["max_abs_weight_error_nA"],
+                "broken": [{"label": b["label"], "cause": b["cause"]} for b in e["broken_characters"]],
+            })
+    _write_tsv(out_dir / "emulation.tsv",
+               ["train_backend", "seed", "test_backend", "accuracy_float", "accuracy_float_1ms", "accuracy_emulated",
+                "weights", "rounded_to_zero", "max_abs_weight_error_nA", "broken_characters"],
+               [[e["train_backend"], e["seed"], e["test_backend"], e["accuracy"]["float"], e["accuracy"]["float_1ms"],
+                 e["accuracy"]["emulated"], e["n_weights"], e["n_rounded_to_zero"], e["max_abs_weight_error_nA"],
+                 "; ".join(f"{b['label']}: {b['cause']}" for b in e["broken"]) or "-"] for e in emulation])
+
     figures = {
         "learning_curves": out_dir / "learning_curves.png",
         "weights": out_dir / "weights.png",
@@ -155,9 +175,10 @@ def compare_dataset(dataset: str, train_files: list[Path], test_files: list[Path
         "transfer": transfer,
         "noise": noise,
         "training": training,
+        "emulation": emulation,
         "rasters": {f"{k.train_backend}/seed{k.seed}/{k.test_backend}": str(p.parent / "raster.png")
                     for k, (p, _) in tests.items() if k.noise_flips == 0},
-        "tables": {name: str(out_dir / f"{name}.tsv") for name in ("summary", "transfer", "noise", "training")},
+        "tables": {name: str(out_dir / f"{name}.tsv") for name in ("summary", "transfer", "noise", "training", "emulation")},
         "figures": {k: str(v) for k, v in figures.items()},
         "provenance": next((r.get("provenance") for _, r in runs.values() if r.get("provenance")), None),
     }

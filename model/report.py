@@ -94,6 +94,16 @@ def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None
                          f"mean accuracy {sum(vals) / len(vals):.3f} over {len(vals)} trained networks "
                          f"(lowest {min(vals):.3f}).</div>")
 
+    if c.get("emulation"):
+        rows = [f"<tr><td>{_esc(e['train_backend'])}</td><td>{e['seed']}</td><td>{_esc(e['test_backend'])}</td>"
+                + _acc_cell(e["accuracy"]["float"]) + _acc_cell(e["accuracy"]["float_1ms"]) + _acc_cell(e["accuracy"]["emulated"])
+                + f"<td>{e['n_rounded_to_zero']} of {e['n_weights']}</td>"
+                + f"<td>{_esc('; '.join(b['label'] + ': ' + b['cause'] for b in e['broken']) or 'none')}</td></tr>"
+                for e in c["emulation"]]
+        parts.append("<h3>Hardware emulation: what breaks on the target's arithmetic, and why</h3>")
+        parts.append(_table(["trained on", "seed", "target", "float", "float at 1 ms", "emulated",
+                             "weights that round to zero", "characters answered differently"], rows))
+
     # accuracy per backend and seed (trained and tested on the same backend)
     rows = []
     for b in c["train_backends"]:

@@ -62,9 +62,10 @@ def ci_run(tmp_path_factory) -> Path:
     return workdir
 
 
-#: jobs of the CI config: 2 backends x 1 seed; tests on 2 backends, clean and 2 flipped pixels
-ALL_JOBS = {"train": 2, "test": 8, "lockstep_protocol": 1, "lockstep_run": 2, "lockstep_compare": 1,
-            "compare": 1, "report": 1, "all": 1}
+#: jobs of the CI config: 2 backends x 1 seed; tests on 2 backends, clean and 2 flipped pixels;
+#: each trained network also tested on SpiNNaker's arithmetic
+ALL_JOBS = {"train": 2, "test": 8, "emulate_spinnaker": 2, "lockstep_protocol": 1, "lockstep_run": 2,
+            "lockstep_compare": 1, "compare": 1, "report": 1, "all": 1}
 
 
 def test_lint_is_clean(tmp_path):
@@ -96,13 +97,20 @@ def test_pipeline_outputs(ci_run):
 
     with open(runs / "compare" / "summary.tsv") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
-    assert len(rows) == 8
+    assert len(rows) == 10
     assert {(r["train_backend"], r["test_backend"], r["noise_flips"]) for r in rows} == {
-        (a, b, f) for a in ("nest", "neuron") for b in ("nest", "neuron") for f in ("0", "2")}
+        (a, b, f) for a in ("nest", "neuron") for b in ("nest", "neuron") for f in ("0", "2")} | {
+        (a, "spinnaker-emulated", "0") for a in ("nest", "neuron")}
     assert all(0.0 <= float(r["accuracy"]) <= 1.0 for r in rows)
     with open(runs / "compare" / "transfer.tsv") as fh:
         transfer = list(csv.reader(fh, delimiter="\t"))
-    assert transfer[0][1:] == ["nest", "neuron"] and [r[0] for r in transfer[1:]] == ["nest", "neuron"]
+    assert transfer[0][1:] == ["nest", "neuron", "spinnaker-emulated"]
+    assert [r[0] for r in transfer[1:]] == ["nest", "neuron"]
+    with open(runs / "compare" / "emulation.tsv") as fh:
+        emulation = list(csv.DictReader(fh, delimiter="\t"))
+    assert [(r["train_backend"], r["test_backend"]) for r in emulation] == [
+        ("nest", "spinnaker-emulated"), ("neuron", "spinnaker-emulated")]
+    assert all(int(r["weights"]) == 60 and 0 <= int(r["rounded_to_zero"]) <= 60 for r in emulation)
     compare = json.loads((runs / "compare" / "compare.json").read_text())
     own = {b: compare["clean_accuracy"][b]["1"][b] for b in ("nest", "neuron")}
     assert own == {b: float(next(r["accuracy"] for r in rows if r["train_backend"] == r["test_backend"] == b
@@ -117,8 +125,10 @@ def test_pipeline_outputs(ci_run):
 
     html = (ci_run / "runs" / "report.html").read_text()
     assert "Transfer matrix" in html and "Lockstep agreement" in html and "Noise robustness" in html
-    # self-contained: 4 compare figures, the lockstep figure and 4 rasters, no external files
-    assert html.count('src="data:image/png;base64,') == 9
+    assert "Hardware emulation" in html
+    # self-contained: 4 compare figures, the lockstep figure and 6 rasters (4 simulator tests,
+    # 2 emulated), no external files
+    assert html.count('src="data:image/png;base64,') == 11
     assert not re.search(r'(src|href)="(?!data:|#)', html)
 
 

@@ -11,6 +11,7 @@ rule compare:
         transfer_table="runs/{dataset}/compare/transfer.tsv",
         noise_table="runs/{dataset}/compare/noise.tsv",
         training_table="runs/{dataset}/compare/training.tsv",
+        emulation_table="runs/{dataset}/compare/emulation.tsv",
         summary="runs/{dataset}/compare/compare.json",
         learning_curves=report("runs/{dataset}/compare/learning_curves.png", category="Comparison",
                                subcategory="{dataset}", caption="../report/learning_curves.rst"),

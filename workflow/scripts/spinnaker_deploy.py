@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-from job import fresh_directory, logged, snn_rl
+from job import logged, snn_rl
 
 out = Path(snakemake.output.report).parent
 with logged(snakemake.log[0]):
-    fresh_directory(out)
     snn_rl("deploy", "--target", "spinnaker", "--weights", Path(snakemake.input.weights).parent,
-           "--dataset", snakemake.params.dataset, "--repeats", snakemake.params.repeats, "--virtual", "--out", out)
+           "--dataset", snakemake.params.dataset, "--repeats", snakemake.params.repeats, "--virtual", "--out", out, "--overwrite")
