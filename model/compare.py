@@ -25,6 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from model.plots import save_figure  # noqa: E402
 from model.storage import atomic_write_bytes, load_weights, read_json, write_json  # noqa: E402
 
 
@@ -36,15 +37,6 @@ class TestKey:
     seed: int
     test_backend: str
     noise_flips: int
-
-
-def _save_fig(fig, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(path)
 
 
 def _write_tsv(path: Path, header: list[str], rows: list[list]) -> None:
@@ -211,7 +203,7 @@ def learning_curves(runs: dict, backends: list[str], path: Path, dataset: str) -
         ax.legend(fontsize=8, loc="lower right")
     axes[0, 0].set_ylabel("evaluation accuracy")
     fig.suptitle(f"{dataset}: learning curves (dotted: criterion met)")
-    _save_fig(fig, path)
+    save_figure(fig, path)
 
 
 def weight_panels(run_dirs: dict, backends: list[str], seeds: list[int], path: Path, dataset: str) -> None:
@@ -244,7 +236,7 @@ def weight_panels(run_dirs: dict, backends: list[str], seeds: list[int], path: P
         axes[r, 0].set_ylabel(f"{key[0]}\nseed {key[1]}", fontsize=8)
     fig.colorbar(im, ax=axes, shrink=0.8, label="weight (nA)")
     fig.suptitle(f"{dataset}: input weights of each output neuron, as the pixel grid")
-    _save_fig(fig, path)
+    save_figure(fig, path)
 
 
 def transfer_figure(transfer: dict, train_backends: list[str], test_backends: list[str], path: Path, dataset: str) -> None:
@@ -264,7 +256,7 @@ def transfer_figure(transfer: dict, train_backends: list[str], test_backends: li
     ax.set_xlabel("tested on")
     ax.set_ylabel("trained on")
     ax.set_title(f"{dataset}: transfer matrix (accuracy)")
-    _save_fig(fig, path)
+    save_figure(fig, path)
 
 
 def noise_figure(noise: list[dict], path: Path, dataset: str) -> None:
@@ -283,7 +275,7 @@ def noise_figure(noise: list[dict], path: Path, dataset: str) -> None:
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=8, title="trained -> tested", title_fontsize=8)
     ax.set_title(f"{dataset}: noise robustness")
-    _save_fig(fig, path)
+    save_figure(fig, path)
 
 
 def lockstep_figure(recordings, pairs: list[dict], path: Path, windows_shown: int = 12) -> None:
@@ -323,4 +315,4 @@ def lockstep_figure(recordings, pairs: list[dict], path: Path, windows_shown: in
     bx.set_ylabel("fraction")
     bx.legend(fontsize=8)
     bx.set_title("count differences (all neurons)")
-    _save_fig(fig, path)
+    save_figure(fig, path)

@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _save(fig, path: Path) -> None:
+def save_figure(fig, path: Path) -> None:
+    """Write ``fig`` to ``path`` through a temporary file (never half a PNG) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
@@ -42,7 +43,7 @@ def raster(evaluation, presentation_ms: float, path: Path, title: str = "") -> N
     ax.set_xlim(0, len(evaluation.targets) * presentation_ms)
     ax.set_xlabel("presented character (green: answered right, red: wrong)")
     ax.set_title(title or f"test raster, accuracy {evaluation.accuracy:.3f}")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def learning_curve(history: list[dict], path: Path, title: str = "") -> None:
@@ -58,7 +59,7 @@ def learning_curve(history: list[dict], path: Path, title: str = "") -> None:
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def weight_grids(weights: np.ndarray, labels, image_shape, encoding: str, path: Path, title: str = "") -> None:
@@ -80,4 +81,4 @@ def weight_grids(weights: np.ndarray, labels, image_shape, encoding: str, path: 
         axes[c, 0].set_ylabel(name, fontsize=8)
     fig.colorbar(im, ax=axes, shrink=0.8, label="weight (nA)")
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
