@@ -401,6 +401,7 @@ def report_row(r: dict) -> str:
         return (
             f"criterion {r['backend']:7s} {r['dataset']:8s} wall {r['wall_s']:.2f} s  criterion met: "
             f"{r['criterion_met']} (epochs to criterion {r['epochs_to_criterion']}, epochs run {r['epochs_run']})  "
+            f"{r['simulated_ms'] / r['wall_s']:.0f} simulated ms per wall second  "
             f"import {r['import_s']:.2f} s  set-up {r['setup_s']:.2f} s")
     return (
         f"scaling   {r['backend']:7s} {r['n_inputs']:4d} x {r['n_outputs']:3d} threads={r['threads']}  "
