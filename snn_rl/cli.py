@@ -42,24 +42,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
+def _number(cast: type, positive: bool):
+    """An argparse ``type``: ``cast`` (int or float) of the text, > 0 (``positive``) or >= 0."""
+    noun = "a whole number" if cast is int else "a number"
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        if not (value > 0 if positive else value >= 0):  # a NaN fails both
+            raise argparse.ArgumentTypeError(f"must be {'positive' if positive else '>= 0'}, got {value}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+_positive_int = _number(int, positive=True)
+_non_negative_int = _number(int, positive=False)
+_positive_float = _number(float, positive=True)
+_non_negative_float = _number(float, positive=False)
 
 
 def load_params(spec: str | None) -> Params:
@@ -158,24 +160,13 @@ def cmd_train(args) -> None:
 
 
 def cmd_test(args) -> None:
-    from model.dataset import n_inputs
     from model.evaluation import evaluate
     from model.network import CharacterNetwork
 
     dataset = load_dataset(args.dataset)
     weights_path = Path(args.weights)
-    trained = load_weights(weights_path)
-    trained.check_matches(dataset.labels, dataset.shape, str(weights_path))
-    if args.noise_flips > dataset.n_pixels:
-        raise CliError(f"--noise-flips {args.noise_flips} is more than the {dataset.n_pixels} pixels of a character")
-    if trained.weights.shape[0] != n_inputs(dataset.n_pixels, trained.input_encoding):
-        raise CliError(f"{weights_path}: {trained.weights.shape[0]} inputs do not fit {dataset.n_pixels} pixels "
-                       f"with encoding {trained.input_encoding}")
-    params = _train_params(weights_path) if args.params is None else load_params(args.params)
-    net_p = params.network
-    if net_p.input_encoding != trained.input_encoding:
-        params = params.replace(network={"input_encoding": trained.input_encoding})
-        net_p = params.network
+    trained, params = load_trained(weights_path, dataset, args.params)
+    check_noise_flips(args.noise_flips, dataset)
     out = Path(args.out)
     _prepare_out(out, "test.json", args.overwrite)
     backend = _backend(args.backend)
@@ -221,6 +212,28 @@ def _dataset_file(spec: str) -> Path | None:
     from model.dataset import BUILTIN, DIGITS
 
     return None if spec in BUILTIN or spec in DIGITS else Path(spec)
+
+
+def load_trained(weights_path: Path, dataset, params_spec: str | None = None):
+    """Trained weights that fit ``dataset``, and the parameters to run them with: ``params_spec``
+    (see :func:`load_params`) or else those recorded beside the weights, with the input
+    encoding the weights were trained with."""
+    from model.dataset import n_inputs
+
+    trained = load_weights(weights_path)
+    trained.check_matches(dataset.labels, dataset.shape, str(weights_path))
+    if trained.weights.shape[0] != n_inputs(dataset.n_pixels, trained.input_encoding):
+        raise CliError(f"{weights_path}: {trained.weights.shape[0]} inputs do not fit {dataset.n_pixels} pixels "
+                       f"with encoding {trained.input_encoding}")
+    params = _train_params(weights_path) if params_spec is None else load_params(params_spec)
+    if params.network.input_encoding != trained.input_encoding:
+        params = params.replace(network={"input_encoding": trained.input_encoding})
+    return trained, params
+
+
+def check_noise_flips(n_flips: int, dataset) -> None:
+    if n_flips > dataset.n_pixels:
+        raise CliError(f"--noise-flips {n_flips} is more than the {dataset.n_pixels} pixels of a character")
 
 
 def _train_params(weights_path: Path) -> Params:

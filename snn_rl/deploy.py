@@ -30,12 +30,12 @@ import numpy as np
 
 import backends
 from model import quantisation as q
-from model.dataset import BUILTIN, load as load_dataset, n_inputs
+from model.dataset import BUILTIN, load as load_dataset
 from model.evaluation import Evaluation, evaluate
 from model.network import CharacterNetwork
 from model.provenance import provenance
-from model.storage import load_weights, read_json, write_json
-from snn_rl.cli import CliError, _positive_int, _prepare_out, _train_params, main as cli_main
+from model.storage import StorageError, read_json, write_json
+from snn_rl.cli import CliError, _positive_int, _prepare_out, load_trained, main as cli_main
 
 BUNDLE_SCRIPT = Path(__file__).with_name("bundle_script.py")
 VIRTUAL_CFG = Path(__file__).resolve().parent.parent / "config" / "spinnaker" / "virtual.cfg"
@@ -48,7 +48,8 @@ VIRTUAL_MAP_TIMEOUT_S = 600
 def _trained(weights_arg: str, dataset_arg: str | None):
     """Weights, data set and SpiNNaker-constrained parameters of a trained run."""
     path = Path(weights_arg)
-    trained = load_weights(path)
+    if not path.exists():  # named before the data set it would be looked up for
+        raise StorageError(f"{path} does not exist")
     folder = path if path.is_dir() else path.parent
     if dataset_arg is None:
         recorded = read_json(folder / "train.json").get("dataset") if (folder / "train.json").exists() else None
@@ -56,12 +57,7 @@ def _trained(weights_arg: str, dataset_arg: str | None):
             raise CliError(f"cannot tell which data set {path} was trained on; pass --dataset")
         dataset_arg = recorded
     dataset = load_dataset(dataset_arg)
-    trained.check_matches(dataset.labels, dataset.shape, str(path))
-    if trained.weights.shape[0] != n_inputs(dataset.n_pixels, trained.input_encoding):
-        raise CliError(f"{path}: {trained.weights.shape[0]} inputs do not fit {dataset.n_pixels} pixels")
-    params = _train_params(path)
-    if params.network.input_encoding != trained.input_encoding:
-        params = params.replace(network={"input_encoding": trained.input_encoding})
+    trained, params = load_trained(path, dataset)
     return trained, dataset, params
 
 

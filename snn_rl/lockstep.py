@@ -9,30 +9,12 @@ See :mod:`model.lockstep` for what a protocol holds and what is measured.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from snn_rl.cli import CliError, _backend, _non_negative_int, _positive_int, _train_params, load_params
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+from snn_rl.cli import (
+    CliError, _backend, _non_negative_float, _non_negative_int, _positive_float, _positive_int, check_noise_flips,
+    load_trained,
+)
 
 
 def _check_out(path: Path, overwrite: bool) -> None:
@@ -45,16 +27,13 @@ def _check_out(path: Path, overwrite: bool) -> None:
 def cmd_protocol(args) -> None:
     from model.dataset import load as load_dataset
     from model.lockstep import make_protocol, save_protocol
-    from model.storage import load_weights
 
     dataset = load_dataset(args.dataset)
     weights_path = Path(args.weights)
-    trained = load_weights(weights_path)
-    params = _train_params(weights_path) if args.params is None else load_params(args.params)
+    trained, params = load_trained(weights_path, dataset, args.params)
     out = Path(args.out)
     _check_out(out, args.overwrite)
-    if args.noise_flips > dataset.n_pixels:
-        raise CliError(f"--noise-flips {args.noise_flips} exceeds the {dataset.n_pixels} pixels of a character")
+    check_noise_flips(args.noise_flips, dataset)
     protocol = make_protocol(trained, dataset, params, args.windows, args.seed, args.weight_jitter_nA,
                              args.noise_flips, source=str(weights_path))
     save_protocol(out, protocol)
