@@ -16,9 +16,10 @@ For every backend, in one run on one machine, it prints and writes
   the input currents (``drive``), and the rest of the loop (``other``: evaluation
   bookkeeping, checkpoints, rebuilding the network between epochs where a backend needs it).
   ``growth``: median wall time per presentation of the last 1000 / the first 1000.
-- ``criterion``: training wall time to criterion for ``abcd`` and ``alphabet`` (default
-  parameters, seed 1; alphabet stops at ``max_epochs`` if it does not reach it); import
-  and set-up time apart.
+- ``criterion``: training wall time to criterion (seed 1, at most 200 epochs) for ``abcd``
+  with the default parameters and for the 26-letter ``alphabet`` with the rule that learns
+  it (``config/learning/reward.yaml``; the default rule does not reach the criterion there);
+  import and set-up time apart.
 - ``scaling``: cost per presentation through the same loop for inputs x outputs from
   15 x 4 to 1024 x 100 on a synthetic data set (random patterns, half the inputs on),
   weights and plasticity steps scaled by 15 / inputs so that outputs fire about as in
@@ -50,6 +51,8 @@ if str(ROOT) not in sys.path:
 
 SIZES = ((15, 4), (64, 10), (256, 26), (1024, 100))
 QUICK_SIZES = ((15, 4), (64, 10))
+#: the parameters that learn the 26 letters (the criterion section trains the alphabet with them)
+ALPHABET_RULE = "config/learning/reward.yaml"
 PHASES = ("run", "read", "plasticity", "write", "drive", "rebuild", "checkpoint", "other")
 
 
@@ -148,9 +151,10 @@ def measure_loop(spec: dict) -> dict:
     if spec["dataset"] == "synthetic":
         params = _scaled_params(dataset.n_pixels, spec["epochs"], spec["stop_at_criterion"])
     else:
-        from model.params import Params
+        from snn_rl.cli import load_params
 
-        params = Params().replace(training={"max_epochs": spec["epochs"], "stop_at_criterion": spec["stop_at_criterion"]})
+        params = load_params(str(ROOT / spec["params"]) if spec.get("params") else None)
+        params = params.replace(training={"max_epochs": spec["epochs"], "stop_at_criterion": spec["stop_at_criterion"]})
     t0 = time.perf_counter()
     backend = backends.get(spec["backend"], fast=spec["fast"])
     backend.import_simulator()
@@ -169,7 +173,10 @@ def measure_loop(spec: dict) -> dict:
     per["other"] = 1000.0 * s["wall_seconds"] / n - sum(per.values())
     saves = timer.calls["_save"]
     k = min(100, len(saves) // 2)
+    weights = result.trained.weights
     return {
+        "n_inputs": int(weights.shape[0]),
+        "n_outputs": int(weights.shape[1]),
         "presentations": n,
         "simulated_ms": s["simulated_ms"],
         "wall_s": s["wall_seconds"],
@@ -240,10 +247,10 @@ def _in_fresh_interpreter(kind: str, spec: dict) -> dict:
 # the benchmark
 # --------------------------------------------------------------------------------------
 def _loop_row(section, backend, fast, spec, loop, cont=None, threads=1) -> dict:
-    n_in, n_out = spec.get("n_inputs", 15), spec.get("n_outputs", 4)
+    n_in, n_out = loop["n_inputs"], loop["n_outputs"]
     row = {
         "section": section, "backend": backend, "fast": fast, "threads": threads,
-        "dataset": spec["dataset"], "n_inputs": n_in, "n_outputs": n_out,
+        "dataset": spec["dataset"], "params": spec.get("params") or ("defaults scaled by 15 / inputs" if spec["dataset"] == "synthetic" else "defaults"), "n_inputs": n_in, "n_outputs": n_out,
         "synapses": n_in * n_out + n_out * (n_out - 1),
         **{k: loop[k] for k in ("presentations", "simulated_ms", "wall_s", "import_s", "setup_s", "rebuilds",
                                 "epochs_run", "epochs_to_criterion", "criterion_met", "growth", "checkpoint_growth")},
@@ -277,9 +284,10 @@ def benchmark(backend_names: list[str], quick: bool) -> dict:
             cont = _in_fresh_interpreter("continuous", {**spec, "simulated_ms": loop["simulated_ms"]})
             rows.append(_loop_row("loop", name, fast, spec, loop, cont))
             _progress(report_row(rows[-1]))
-        for dataset, epochs in (("abcd", 200), ("alphabet", 2 if quick else 200)):
-            spec = {"backend": name, "fast": True, "dataset": dataset, "epochs": epochs, "stop_at_criterion": True}
-            _progress(f"criterion: {name} {dataset} (at most {epochs} epochs)")
+        for dataset, rule, epochs in (("abcd", None, 200), ("alphabet", ALPHABET_RULE, 2 if quick else 200)):
+            spec = {"backend": name, "fast": True, "dataset": dataset, "epochs": epochs, "stop_at_criterion": True,
+                    "params": rule}
+            _progress(f"criterion: {name} {dataset} {rule or 'default parameters'} (at most {epochs} epochs)")
             loop = _in_fresh_interpreter("loop", spec)
             rows.append(_loop_row("criterion", name, True, spec, loop))
             _progress(report_row(rows[-1]))
@@ -315,7 +323,7 @@ def _exponents(rows: list[dict]) -> dict:
     return out
 
 
-TSV_COLUMNS = ("section", "backend", "fast", "threads", "dataset", "n_inputs", "n_outputs", "synapses",
+TSV_COLUMNS = ("section", "backend", "fast", "threads", "dataset", "params", "n_inputs", "n_outputs", "synapses",
                "presentations", "simulated_ms", "wall_s", "continuous_s", "loop_ratio", "presentations_ratio", "overhead_ratio",
                "per_presentation_ms",
                *(f"{ph}_ms" for ph in PHASES), "growth", "checkpoint_growth", "import_s", "setup_s", "rebuilds", "epochs_run",
@@ -399,7 +407,7 @@ def report_row(r: dict) -> str:
             f"checkpoint growth {_fmt(r['checkpoint_growth'])}  rebuilds {r['rebuilds']}")
     if r["section"] == "criterion":
         return (
-            f"criterion {r['backend']:7s} {r['dataset']:8s} wall {r['wall_s']:.2f} s  criterion met: "
+            f"criterion {r['backend']:7s} {r['dataset']:8s} ({r['params']}) wall {r['wall_s']:.2f} s  criterion met: "
             f"{r['criterion_met']} (epochs to criterion {r['epochs_to_criterion']}, epochs run {r['epochs_run']})  "
             f"{r['simulated_ms'] / r['wall_s']:.0f} simulated ms per wall second  "
             f"import {r['import_s']:.2f} s  set-up {r['setup_s']:.2f} s")

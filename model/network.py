@@ -111,7 +111,9 @@ class CharacterNetwork:
 
     def _relative(self, trains: list[np.ndarray], onset_ms: float) -> list[np.ndarray]:
         dt = self.p.timestep_ms
-        return [np.round((np.asarray(t, dtype=float) - onset_ms) / dt) * dt for t in trains]
+        trains = [np.asarray(t, dtype=float) for t in trains]
+        flat = np.round((np.concatenate(trains) - onset_ms) / dt) * dt  # one call for every train
+        return np.split(flat, np.cumsum([t.size for t in trains])[:-1])
 
     def set_weights(self, weights: np.ndarray) -> None:
         """Write the plastic weights (nA) into the simulator."""

@@ -39,7 +39,10 @@ class NetworkParams:
 
     timestep_ms: float = 0.1  #: integration time step, ms
     window_ms: float = 100.0  #: presentation window: input current on, ms
-    rest_ms: float = 50.0  #: rest gap after each window: input current off, ms
+    #: rest gap after each window, input current off (ms). Each presentation starts from an
+    #: exact state reset, so the gap only has to outlast the longest delay and the refractory
+    #: period; 50 ms is the original work's gap (config/learning/reward.yaml uses 5 ms)
+    rest_ms: float = 50.0
     input_current_nA: float = 1.0  #: current into an input neuron whose pixel is on, nA
     input_jitter: float = 0.05  #: fixed per-neuron relative spread of that current (uniform +-)
     input_encoding: str = "ones"  #: which pixels drive an input: "ones", "zeros" or "on_off"
@@ -138,8 +141,13 @@ class Params:
         for name in ("timestep_ms", "window_ms", "delay_ms", "inhibition_delay_ms"):
             if getattr(n, name) <= 0:
                 raise ValueError(f"network.{name} must be positive, got {getattr(n, name)}")
-        if n.rest_ms < 0:
-            raise ValueError(f"network.rest_ms must be >= 0, got {n.rest_ms}")
+        # a spike still in flight, or a refractory period, would reach into the next presentation
+        floor = max(n.delay_ms, n.inhibition_delay_ms, n.cell.tau_refrac)
+        if n.rest_ms < floor:
+            raise ValueError(
+                f"network.rest_ms must be at least {floor:g} ms (the longest delay or refractory period), "
+                f"got {n.rest_ms:g}: raise it so that no spike reaches into the next presentation"
+            )
         if not n.w_init_min_nA <= n.w_init_max_nA:
             raise ValueError("network.w_init_min_nA must not exceed network.w_init_max_nA")
         if p.rule not in RULES:

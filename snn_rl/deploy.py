@@ -40,6 +40,9 @@ from snn_rl.cli import CliError, _positive_int, _prepare_out, load_trained, main
 BUNDLE_SCRIPT = Path(__file__).with_name("bundle_script.py")
 VIRTUAL_CFG = Path(__file__).resolve().parent.parent / "config" / "spinnaker" / "virtual.cfg"
 TARGETS = ("spinnaker",)
+#: run.py shows the characters back to back in one run, with no state reset between them: its
+#: rest gap is at least the original work's 50 ms, so membranes and currents decay in between
+CONTINUOUS_REST_MS = 50.0
 #: environment variables the EBRAINS submission reads
 EBRAINS_USER_ENV, EBRAINS_TOKEN_ENV = "EBRAINS_USERNAME", "EBRAINS_TOKEN"
 VIRTUAL_MAP_TIMEOUT_S = 600
@@ -66,7 +69,7 @@ def network_json(trained, params, repeats: int) -> dict:
     """What ``run.py`` needs: SpiNNaker-constrained parameters and the trained weights (nA)."""
     n = q.spinnaker_params(params).network
     return {
-        "cell": n.cell.pynn(), "window_ms": n.window_ms, "rest_ms": n.rest_ms,
+        "cell": n.cell.pynn(), "window_ms": n.window_ms, "rest_ms": max(n.rest_ms, CONTINUOUS_REST_MS),
         "input_current_nA": n.input_current_nA, "input_encoding": trained.input_encoding,
         "inhibition_nA": n.inhibition_nA, "delay_ms": n.delay_ms, "inhibition_delay_ms": n.inhibition_delay_ms,
         "repeats": repeats, "input_gains": trained.input_gains.tolist(), "weights_nA": trained.weights.tolist(),

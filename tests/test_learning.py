@@ -140,7 +140,8 @@ def test_many_images_per_class_and_training_noise_go_through_the_loop(tmp_path):
     assert first["epochs_run"] == 2 and first["labels"] == ["0", "1", "2"]
     retries = sum(h["retries"] for h in first["learning_curve"])
     assert retries > 0  # wrong answers were tried again with an exploration bias
-    assert first["simulated_ms"] == pytest.approx((2 * 2 * 12 + retries) * 150.0)  # train, retries, evaluate
+    presentation_ms = params.network.window_ms + params.network.rest_ms
+    assert first["simulated_ms"] == pytest.approx((2 * 2 * 12 + retries) * presentation_ms)  # train, retries, evaluate
     for h in first["learning_curve"]:
         assert h["train_correct"] * 12 == pytest.approx(round(h["train_correct"] * 12))
     np.testing.assert_array_equal(runs[0].trained.weights, runs[1].trained.weights)  # seeded noise

@@ -25,6 +25,8 @@ def test_partial_overrides_keep_other_defaults():
     ({"network": {"timestep_ms": -0.1}}, "timestep_ms must be positive"),
     ({"plasticity": {"w_min_nA": 2.0, "w_max_nA": 1.0}}, "w_min_nA must not exceed"),
     ({"network": []}, "must be a mapping"),
+    ({"network": {"rest_ms": 0.0}}, r"rest_ms must be at least 2 ms"),
+    ({"network": {"rest_ms": 4.0, "delay_ms": 5.0}}, r"rest_ms must be at least 5 ms"),
 ])
 def test_invalid_parameters_are_named(data, message):
     with pytest.raises(ValueError, match=message):

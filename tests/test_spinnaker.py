@@ -112,6 +112,19 @@ def test_bundle_runs_standalone_on_nest_with_the_backend_as_its_argument(trained
     assert bad.returncode != 0 and "one of: nest, neuron, spiNNaker" in bad.stderr
 
 
+def test_bundle_rest_gap_lets_a_run_without_resets_decay():
+    """Training resets the state before every presentation, so a short rest gap trains the
+    same weights; run.py shows the characters back to back without resets and keeps 50 ms."""
+    from model.params import Params
+    from snn_rl.deploy import CONTINUOUS_REST_MS, network_json
+
+    trained = TrainedWeights(weights=np.full((15, 4), 0.5), input_gains=np.ones(15), labels=tuple("ABCD"),
+                             image_shape=(5, 3), input_encoding="ones")
+    for rest, bundled in ((5.0, CONTINUOUS_REST_MS), (80.0, 80.0)):
+        net = network_json(trained, Params().replace(network={"rest_ms": rest}), repeats=1)
+        assert net["rest_ms"] == bundled and net["window_ms"] == 100.0
+
+
 # --- emulation -----------------------------------------------------------------------------
 def test_emulated_target_answers_like_float_nest_or_says_what_breaks(trained_abcd, tmp_path):
     run, float_test = trained_abcd
