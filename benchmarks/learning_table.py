@@ -2,6 +2,7 @@
 
     python benchmarks/learning_table.py [--seeds 5] [--backends nest neuron]
         [--rules reward unsupervised] [--datasets abcd alphabet digits] [--out runs/learning]
+        [--rest-ms 50 --out runs/learning-rest50] [--table-only --same-weights-as runs/learning-rest50]
 
 Every cell is real runs of the command-line tool, each in a fresh interpreter:
 ``snn-rl train --params config/learning/<rule>.yaml`` on the data set (``reward-noise``, the
@@ -15,6 +16,10 @@ repeated, so an interrupted table continues where it stopped.
 ``--ablations``: instead, the alphabet with the reward rule once per design choice, each
 time with that one choice undone (:data:`ABLATIONS`), tested on the training characters;
 writes ``ablations.md`` / ``ablations.json``.
+
+``--rest-ms``: train with another rest gap than the rule files' (into another ``--out``);
+``--same-weights-as DIR`` then says which runs (table and ablations) trained bit for bit the
+weights of the same run under DIR (docs/performance.md: the rest gap).
 
 Writes ``learning_table.md`` (the table, with the original work's figures from SEED.md
 beside it), ``learning_table.json`` (every run) and prints the table. Nothing here is a
@@ -71,10 +76,22 @@ def _cli(*args: str) -> None:
         raise SystemExit(f"snn-rl {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
 
 
-def run_one(rule: str, dataset: str, backend: str, seed: int, out: Path) -> dict:
+def _rule_params(rule: str, rest_ms: float | None) -> str:
+    """``--params`` for a rule: its file, or its settings with another rest gap (inline JSON)."""
+    path = ROOT / "config" / "learning" / f"{rule}.yaml"
+    if rest_ms is None:
+        return str(path)
+    import yaml
+
+    params = yaml.safe_load(path.read_text())
+    params.setdefault("network", {})["rest_ms"] = rest_ms
+    return json.dumps(params)
+
+
+def run_one(rule: str, dataset: str, backend: str, seed: int, out: Path, rest_ms: float | None = None) -> dict:
     """Train and test one (rule, data set, backend, seed); returns the row's numbers."""
     run = out / rule / dataset / backend / f"seed{seed}"
-    params = str(ROOT / "config" / "learning" / f"{rule}.yaml")
+    params = _rule_params(rule, rest_ms)
     if not (run / "train" / "train.json").exists():
         extra = ["--epochs", str(EPOCHS[dataset])] if EPOCHS[dataset] else []
         _cli("train", "--backend", backend, "--dataset", dataset, "--seed", str(seed), "--params", params,
@@ -133,6 +150,23 @@ def ablation_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def compare_weights(out: Path, other: Path) -> str:
+    """How many trained runs under ``out`` hold bit for bit the weights of the same run under
+    ``other`` (e.g. the table trained with another ``--rest-ms``)."""
+    same, differ = 0, []
+    for path in sorted(out.glob("**/train/weights.npz")):
+        twin = other / path.relative_to(out)
+        if twin.exists():
+            a, b = (np.load(f)["weights_nA"] for f in (path, twin))
+            if a.shape == b.shape and np.array_equal(a, b):
+                same += 1
+            else:
+                differ.append(str(path.parent.parent.relative_to(out)))
+    lines = [f"identical weights in {same} of {same + len(differ)} runs found under both {out} and {other}"]
+    lines += [f"  differ: {name}" for name in differ]
+    return "\n".join(lines)
+
+
 def _finished(run: Path, dataset: str) -> bool:
     tests = ["test-clean"] + (["test-noisy"] if dataset == "abcd" else [])
     return all((run / t / "test.json").exists() for t in tests) and (run / "train" / "train.json").exists()
@@ -176,6 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ablations", action="store_true", help="the alphabet with each design choice undone instead")
     ap.add_argument("--table-only", action="store_true",
                     help="start no run: table the finished runs under --out (those with every test done)")
+    ap.add_argument("--rest-ms", type=float, help="train with this rest gap (ms) instead of the rule file's")
+    ap.add_argument("--same-weights-as", type=Path, metavar="DIR",
+                    help="afterwards, count the runs whose weights equal those of the same run under DIR")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.ablations:
@@ -185,17 +222,21 @@ def main(argv: list[str] | None = None) -> None:
         (args.out / "ablations.md").write_text(text)
         (args.out / "ablations.json").write_text(json.dumps(rows, indent=1))
         print(text)
+        if args.same_weights_as:
+            print(compare_weights(args.out, args.same_weights_as))
         return
     cells = [(rule, dataset, backend, seed)
              for rule in args.rules for dataset in args.datasets if dataset in RULES[rule]
              for backend in args.backends for seed in range(1, args.seeds + 1)]
     if args.table_only:
         cells = [c for c in cells if _finished(args.out / c[0] / c[1] / c[2] / f"seed{c[3]}", c[1])]
-    rows = [run_one(*cell, args.out) for cell in cells]
+    rows = [run_one(*cell, args.out, rest_ms=args.rest_ms) for cell in cells]
     text = table(rows)
     (args.out / "learning_table.md").write_text(text)
     (args.out / "learning_table.json").write_text(json.dumps(rows, indent=1))
     print(text)
+    if args.same_weights_as:
+        print(compare_weights(args.out, args.same_weights_as))
 
 
 if __name__ == "__main__":

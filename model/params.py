@@ -40,8 +40,9 @@ class NetworkParams:
     timestep_ms: float = 0.1  #: integration time step, ms
     window_ms: float = 100.0  #: presentation window: input current on, ms
     #: rest gap after each window, input current off (ms). Each presentation starts from an
-    #: exact state reset, so the gap only has to outlast the longest delay and the refractory
-    #: period; 50 ms is the original work's gap (config/learning/reward.yaml uses 5 ms)
+    #: exact state reset, so the gap must outlast the longest delay and the refractory period,
+    #: and should outlast the last input's PSP peak (about 10 ms here) so that no spike the
+    #: window causes is cut off; 50 ms is the original work's (config/learning/*.yaml: 15 ms)
     rest_ms: float = 50.0
     input_current_nA: float = 1.0  #: current into an input neuron whose pixel is on, nA
     input_jitter: float = 0.05  #: fixed per-neuron relative spread of that current (uniform +-)

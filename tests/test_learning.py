@@ -117,12 +117,12 @@ def test_reward_rule_learns_abcd_and_tolerates_a_flipped_pixel(backend_name, tmp
 @pytest.mark.simulator
 def test_a_short_rest_gap_trains_the_same_weights_as_the_originals(backend_name, tmp_path):
     """Every presentation starts from an exact state reset, so the learning configurations'
-    5 ms rest gap gives what the original 50 ms gives (A-D to criterion, 3 alphabet epochs
-    with retries), bit for bit, in a third less simulated time."""
+    15 ms rest gap (it holds every spike the window causes) gives what the original 50 ms
+    gives (A-D to criterion, 3 alphabet epochs with retries), bit for bit."""
     import yaml
 
     long_rest = yaml.safe_load(REWARD.read_text())
-    assert long_rest["network"]["rest_ms"] == 5.0
+    assert long_rest["network"]["rest_ms"] == 15.0
     long_rest["network"]["rest_ms"] = 50.0
     for dataset, epochs in (("abcd", "60"), ("alphabet", "3")):
         runs = {}
@@ -134,7 +134,7 @@ def test_a_short_rest_gap_trains_the_same_weights_as_the_originals(backend_name,
         (short, short_summary), (long, long_summary) = runs["short"], runs["long"]
         np.testing.assert_array_equal(short, long)
         assert short_summary["learning_curve"] == long_summary["learning_curve"]
-        assert short_summary["simulated_ms"] == pytest.approx(long_summary["simulated_ms"] * 105 / 150)
+        assert short_summary["simulated_ms"] == pytest.approx(long_summary["simulated_ms"] * 115 / 150)
     assert sum(h["retries"] for h in long_summary["learning_curve"]) > 0
 
 
