@@ -76,16 +76,21 @@ def _cli(*args: str) -> None:
         raise SystemExit(f"snn-rl {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
 
 
-def _rule_params(rule: str, rest_ms: float | None) -> str:
-    """``--params`` for a rule: its file, or its settings with another rest gap (inline JSON)."""
-    path = ROOT / "config" / "learning" / f"{rule}.yaml"
-    if rest_ms is None:
-        return str(path)
+def _rule_settings(rule: str, rest_ms: float | None) -> dict:
+    """A rule file's settings, with another rest gap (ms) if one is given."""
     import yaml
 
-    params = yaml.safe_load(path.read_text())
-    params.setdefault("network", {})["rest_ms"] = rest_ms
-    return json.dumps(params)
+    params = yaml.safe_load((ROOT / "config" / "learning" / f"{rule}.yaml").read_text())
+    if rest_ms is not None:
+        params.setdefault("network", {})["rest_ms"] = rest_ms
+    return params
+
+
+def _rule_params(rule: str, rest_ms: float | None) -> str:
+    """``--params`` for a rule: its file, or its settings with another rest gap (inline JSON)."""
+    if rest_ms is None:
+        return str(ROOT / "config" / "learning" / f"{rule}.yaml")
+    return json.dumps(_rule_settings(rule, rest_ms))
 
 
 def run_one(rule: str, dataset: str, backend: str, seed: int, out: Path, rest_ms: float | None = None) -> dict:
@@ -115,16 +120,18 @@ def run_one(rule: str, dataset: str, backend: str, seed: int, out: Path, rest_ms
     return result
 
 
-def run_ablation(name: str, backend: str, seed: int, out: Path) -> dict:
-    """The alphabet with the reward rule and one choice undone; returns the row's numbers."""
-    import yaml
+def _ablation_dir(name: str, backend: str, seed: int, out: Path) -> Path:
+    slug = "".join(c if c.isalnum() else "_" for c in name)[:40]
+    return out / "ablations" / slug / backend / f"seed{seed}"
 
+
+def run_ablation(name: str, backend: str, seed: int, out: Path, rest_ms: float | None = None) -> dict:
+    """The alphabet with the reward rule and one choice undone; returns the row's numbers."""
     overrides, why = ABLATIONS[name]
-    params = yaml.safe_load((ROOT / "config" / "learning" / "reward.yaml").read_text())
+    params = _rule_settings("reward", rest_ms)
     for section, values in overrides.items():
         params.setdefault(section, {}).update(values)
-    slug = "".join(c if c.isalnum() else "_" for c in name)[:40]
-    run = out / "ablations" / slug / backend / f"seed{seed}"
+    run = _ablation_dir(name, backend, seed, out)
     if not (run / "train" / "train.json").exists():
         _cli("train", "--backend", backend, "--dataset", "alphabet", "--seed", str(seed), "--params", json.dumps(params),
              "--out", str(run / "train"), "--quiet", "--overwrite")
@@ -216,8 +223,11 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.ablations:
-        rows = [run_ablation(name, backend, seed, args.out)
-                for name in ABLATIONS for backend in args.backends for seed in range(1, args.seeds + 1)]
+        cells = [(name, backend, seed) for name in ABLATIONS for backend in args.backends
+                 for seed in range(1, args.seeds + 1)]
+        if args.table_only:
+            cells = [c for c in cells if (_ablation_dir(*c, args.out) / "train" / "train.json").exists()]
+        rows = [run_ablation(*cell, args.out, rest_ms=args.rest_ms) for cell in cells]
         text = ablation_table(rows)
         (args.out / "ablations.md").write_text(text)
         (args.out / "ablations.json").write_text(json.dumps(rows, indent=1))
