@@ -76,11 +76,15 @@ def _cli(*args: str) -> None:
         raise SystemExit(f"snn-rl {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
 
 
+def _rule_file(rule: str) -> Path:
+    return ROOT / "config" / "learning" / f"{rule}.yaml"
+
+
 def _rule_settings(rule: str, rest_ms: float | None) -> dict:
     """A rule file's settings, with another rest gap (ms) if one is given."""
     import yaml
 
-    params = yaml.safe_load((ROOT / "config" / "learning" / f"{rule}.yaml").read_text())
+    params = yaml.safe_load(_rule_file(rule).read_text())
     if rest_ms is not None:
         params.setdefault("network", {})["rest_ms"] = rest_ms
     return params
@@ -89,7 +93,7 @@ def _rule_settings(rule: str, rest_ms: float | None) -> dict:
 def _rule_params(rule: str, rest_ms: float | None) -> str:
     """``--params`` for a rule: its file, or its settings with another rest gap (inline JSON)."""
     if rest_ms is None:
-        return str(ROOT / "config" / "learning" / f"{rule}.yaml")
+        return str(_rule_file(rule))
     return json.dumps(_rule_settings(rule, rest_ms))
 
 
@@ -207,6 +211,16 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _report(rows: list[dict], text: str, out: Path, name: str, same_weights_as: Path | None) -> None:
+    """Write ``<name>.md`` (the table) and ``<name>.json`` (every row), print the table and,
+    if asked, the comparison of the trained weights with another table's."""
+    (out / f"{name}.md").write_text(text)
+    (out / f"{name}.json").write_text(json.dumps(rows, indent=1))
+    print(text)
+    if same_weights_as:
+        print(compare_weights(out, same_weights_as))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rules", nargs="+", default=list(RULES), choices=list(RULES))
@@ -228,12 +242,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.table_only:
             cells = [c for c in cells if (_ablation_dir(*c, args.out) / "train" / "train.json").exists()]
         rows = [run_ablation(*cell, args.out, rest_ms=args.rest_ms) for cell in cells]
-        text = ablation_table(rows)
-        (args.out / "ablations.md").write_text(text)
-        (args.out / "ablations.json").write_text(json.dumps(rows, indent=1))
-        print(text)
-        if args.same_weights_as:
-            print(compare_weights(args.out, args.same_weights_as))
+        _report(rows, ablation_table(rows), args.out, "ablations", args.same_weights_as)
         return
     cells = [(rule, dataset, backend, seed)
              for rule in args.rules for dataset in args.datasets if dataset in RULES[rule]
@@ -241,12 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.table_only:
         cells = [c for c in cells if _finished(args.out / c[0] / c[1] / c[2] / f"seed{c[3]}", c[1])]
     rows = [run_one(*cell, args.out, rest_ms=args.rest_ms) for cell in cells]
-    text = table(rows)
-    (args.out / "learning_table.md").write_text(text)
-    (args.out / "learning_table.json").write_text(json.dumps(rows, indent=1))
-    print(text)
-    if args.same_weights_as:
-        print(compare_weights(args.out, args.same_weights_as))
+    _report(rows, table(rows), args.out, "learning_table", args.same_weights_as)
 
 
 if __name__ == "__main__":

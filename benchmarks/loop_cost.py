@@ -248,9 +248,10 @@ def _in_fresh_interpreter(kind: str, spec: dict) -> dict:
 # --------------------------------------------------------------------------------------
 def _loop_row(section, backend, fast, spec, loop, cont=None, threads=1) -> dict:
     n_in, n_out = loop["n_inputs"], loop["n_outputs"]
+    params = spec.get("params") or ("defaults scaled by 15 / inputs" if spec["dataset"] == "synthetic" else "defaults")
     row = {
         "section": section, "backend": backend, "fast": fast, "threads": threads,
-        "dataset": spec["dataset"], "params": spec.get("params") or ("defaults scaled by 15 / inputs" if spec["dataset"] == "synthetic" else "defaults"), "n_inputs": n_in, "n_outputs": n_out,
+        "dataset": spec["dataset"], "params": params, "n_inputs": n_in, "n_outputs": n_out,
         "synapses": n_in * n_out + n_out * (n_out - 1),
         **{k: loop[k] for k in ("presentations", "simulated_ms", "wall_s", "import_s", "setup_s", "rebuilds",
                                 "epochs_run", "epochs_to_criterion", "criterion_met", "growth", "checkpoint_growth")},
