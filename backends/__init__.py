@@ -2,21 +2,25 @@
 
 ``get(name)`` returns a new, not yet set-up adapter; the simulator itself is imported only
 by :meth:`Backend.setup`, so listing or choosing a backend never needs it installed.
+Every backend module has the same shape: a plain class on PyNN's API and, where it pays, a
+fast class that answers the per-presentation calls through the simulator's own handles.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from backends.base import Backend, BackendError, Capabilities
+from snn_rl.backends.base import Backend, BackendError, Capabilities
 
-#: backend name -> "module:class", imported on use
+#: backend name -> ("module:plain class", "module:fast class"), imported on use
 REGISTRY = {
-    "nest": "backends.nest:NestBackend",
-    "neuron": "backends.neuron:NeuronBackend",
-    "spinnaker": "backends.spinnaker:SpinnakerBackend",
-    "spinnaker-emulated": "backends.spinnaker_emulated:SpinnakerEmulatedBackend",
-    "spinnaker-emulated-neuron": "backends.spinnaker_emulated:SpinnakerEmulatedNeuronBackend",
+    "nest": ("snn_rl.backends.nest:NestBackend", "snn_rl.backends.nest:FastNestBackend"),
+    "neuron": ("snn_rl.backends.neuron:NeuronBackend", "snn_rl.backends.neuron:FastNeuronBackend"),
+    "spinnaker": ("snn_rl.backends.spinnaker:SpinnakerBackend",) * 2,
+    "spinnaker-emulated": ("snn_rl.backends.spinnaker_emulated:SpinnakerEmulatedBackend",
+                           "snn_rl.backends.spinnaker_emulated:FastSpinnakerEmulatedBackend"),
+    "spinnaker-emulated-neuron": ("snn_rl.backends.spinnaker_emulated:SpinnakerEmulatedNeuronBackend",
+                                  "snn_rl.backends.spinnaker_emulated:FastSpinnakerEmulatedNeuronBackend"),
 }
 
 
@@ -27,14 +31,14 @@ def names() -> list[str]:
 def get(name: str, fast: bool = True) -> Backend:
     """A new adapter for backend ``name``; :class:`BackendError` for an unknown name.
 
-    ``fast=False`` keeps every per-presentation call on PyNN's API (see :mod:`backends.base`).
+    ``fast=False`` keeps every per-presentation call on PyNN's API (see :mod:`.base`).
     """
     try:
-        target = REGISTRY[name]
+        plain, quick = REGISTRY[name]
     except KeyError:
         raise BackendError(f"unknown backend {name!r}; choose one of: {', '.join(REGISTRY)}") from None
-    module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)(fast=fast)
+    module, cls = (quick if fast else plain).split(":")
+    return getattr(importlib.import_module(module), cls)()
 
 
 __all__ = ["Backend", "BackendError", "Capabilities", "REGISTRY", "get", "names"]

@@ -1,15 +1,16 @@
 """What every backend adapter provides, with the plain PyNN implementation as default.
 
 An adapter sets a simulator up through its PyNN module and answers the calls
-:class:`model.network.CharacterNetwork` makes. The defaults below use only PyNN's API, so an
-adapter overrides just what its simulator needs (kernel settings, a state reset PyNN does
-not offer after a run) or does faster through the simulator's own handles.
+:class:`snn_rl.model.network.CharacterNetwork` makes. The defaults below use only PyNN's
+API, so an adapter overrides just what its simulator needs (kernel settings, a state reset
+PyNN does not offer after a run).
 
-Fast paths: with ``fast=True`` (the default) an adapter may answer the per-presentation
-calls (input currents, ``run``, spike read-out, weight writes) through handles it takes
-from the PyNN objects once, instead of PyNN's generic per-call machinery. The network is
-still built from the one PyNN description; ``fast=False`` keeps every call on PyNN's API.
-Both paths must give the same spikes and weights (``tests/test_fast_paths.py``).
+Fast paths are classes of their own: ``FastNestBackend`` subclasses ``NestBackend`` and
+answers the per-presentation calls (input currents, ``run``, spike read-out, weight writes)
+through handles it takes from the PyNN objects once, instead of PyNN's generic per-call
+machinery. The network is still built from the one PyNN description. The registry
+(:func:`snn_rl.backends.get`) hands out the fast class unless asked for the plain one;
+both must give the same spikes and weights (``tests/test_fast_paths.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,12 +32,13 @@ class BackendError(RuntimeError):
 class Capabilities:
     """What a backend can do, declared up front rather than discovered by failing."""
 
-    training: bool  #: weights can be written between runs (host-side learning)
-    inference: bool  #: a trained network can be run and its spikes read back
+    training: bool  #: the host-side learning loop can run on it (checked before training)
+    inference: bool  #: a trained network can be run and its spikes read back (checked before a test)
     timestep_ms: float | None  #: a fixed integration step the target imposes, ms (None: any)
-    #: reset_state clears the synaptic currents too; if not, training rebuilds the network at
-    #: every epoch boundary so that a resumed run matches an uninterrupted one exactly
-    resets_synapses: bool = False
+    #: plastic weights can be written into the built network between runs; if not, every
+    #: weight write restarts the simulator and builds the network anew with the new weights
+    #: (:meth:`snn_rl.model.network.CharacterNetwork.with_weights`)
+    weights_writable: bool = True
 
 
 class Backend:
@@ -46,10 +49,9 @@ class Backend:
     requirement = ""  #: the pip requirement that provides the simulator
     capabilities = Capabilities(training=True, inference=True, timestep_ms=None)
 
-    def __init__(self, fast: bool = True) -> None:
-        """``fast``: use the adapter's fast paths (False: PyNN's API for every call)."""
+    def __init__(self) -> None:
         self.sim = None
-        self.fast = bool(fast)
+        self._started: tuple[float, int] | None = None  #: (timestep_ms, threads) of the last setup
 
     # set-up and tear-down -------------------------------------------------------------
     def import_simulator(self):
@@ -63,6 +65,14 @@ class Backend:
                 f"install it with: pip install '{self.requirement}'"
             ) from exc
 
+    def require(self) -> "Backend":
+        """Import the simulator now, so that a missing one fails before any output exists;
+        import-time warnings (pyNN.neuron's "mpi4py not available") are not the user's."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.sim = self.import_simulator()
+        return self
+
     def setup(self, timestep_ms: float, threads: int = 1) -> "Backend":
         """Start the simulator with an integration step of ``timestep_ms`` (ms)."""
         fixed = self.capabilities.timestep_ms
@@ -70,7 +80,14 @@ class Backend:
             raise BackendError(f"backend {self.name!r} runs at a fixed time step of {fixed} ms, not {timestep_ms} ms")
         self.sim = self.import_simulator()
         self._setup(timestep_ms, threads)
+        self._started = (timestep_ms, threads)
         return self
+
+    def restart(self) -> "Backend":
+        """End the simulator and set it up again as before (a network built anew follows)."""
+        timestep_ms, threads = self._started
+        self.end()
+        return self.setup(timestep_ms, threads)
 
     def _setup(self, timestep_ms: float, threads: int) -> None:
         self.sim.setup(timestep=timestep_ms, min_delay=timestep_ms)
@@ -82,6 +99,12 @@ class Backend:
 
     def attach(self, net) -> None:
         """Called once the network is built; adapters cache simulator handles here."""
+
+    def check(self, use: str) -> None:
+        """:class:`BackendError` unless the capabilities allow ``use`` ("training" or "inference")."""
+        if not getattr(self.capabilities, use):
+            raise BackendError(f"backend {self.name!r} does not support {use}; "
+                               f"see 'snn-rl backends' for what each backend can do")
 
     # the calls a presentation makes ---------------------------------------------------
     def time_ms(self) -> float:

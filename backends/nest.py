@@ -16,7 +16,7 @@
   act at the kernel's time, one ``min_delay`` after the time PyNN reports: the first
   presentation after set-up would start one time step earlier than every later one. One
   time step is run as soon as the network is built, so every presentation is timed alike.
-- Fast paths (``fast=True``), each giving what PyNN's call gives (``tests/test_fast_paths.py``):
+- Fast paths (:class:`FastNestBackend`), each giving what PyNN's call gives (``tests/test_fast_paths.py``):
   weights are written (only those that changed) and read on the plastic connections'
   ``SynapseCollection`` taken once (nA -> pA: x1000 on writes, x0.001 on reads, as PyNN);
   input currents are written as ``I_e`` (pA) in one call; spikes are taken from PyNN's
@@ -37,14 +37,16 @@ import warnings
 
 import numpy as np
 
-from backends.base import Backend, Capabilities
+from snn_rl.backends.base import Backend, Capabilities
 
 
 class NestBackend(Backend):
+    """NEST through PyNN's API (plus the state reset PyNN does not offer)."""
+
     name = "nest"
     pynn_module = "pyNN.nest"
     requirement = "nest-simulator==3.10.0"
-    capabilities = Capabilities(training=True, inference=True, timestep_ms=None, resets_synapses=True)
+    capabilities = Capabilities(training=True, inference=True, timestep_ms=None)
 
     def import_simulator(self):
         os.environ.setdefault("PYNEST_QUIET", "1")
@@ -73,19 +75,27 @@ class NestBackend(Backend):
             {"tau_syn_ex": float(ex), "tau_syn_in": float(inh), "V_m": float(self._v_rest)}
             for ex, inh in zip(np.atleast_1d(held["tau_syn_ex"]), np.atleast_1d(held["tau_syn_in"]))
         ]
-        if self.fast:
-            self._attach_fast(net)
+        self._take_handles(net)
         self.sim.run(self.sim.get_time_step())
+
+    def _take_handles(self, net) -> None:
+        """Simulator handles a subclass keeps for its fast paths (none here)."""
+
+    def _set_nodes(self, nodes, statuses: list[dict]) -> None:
+        """One status dict per node."""
+        nodes.set(statuses)
 
     def reset_state(self, net) -> None:
         """Synaptic currents to exactly 0 in one time step (see above), then ``V_m`` to rest."""
-        set_nodes = self._set_nodes if self.fast else lambda nodes, statuses: nodes.set(statuses)
-        set_nodes(self._all_cells, self._flush_status)
+        self._set_nodes(self._all_cells, self._flush_status)
         self.run(self._dt_ms)
-        set_nodes(self._all_cells, self._rest_status)
+        self._set_nodes(self._all_cells, self._rest_status)
 
-    # fast paths ------------------------------------------------------------------------
-    def _attach_fast(self, net) -> None:
+
+class FastNestBackend(NestBackend):
+    """:class:`NestBackend` with every per-presentation call on NEST's own handles."""
+
+    def _take_handles(self, net) -> None:
         from nest import nestkernel_api
 
         self._kernel = nestkernel_api
@@ -123,26 +133,18 @@ class NestBackend(Backend):
         return self._steps
 
     def time_ms(self) -> float:
-        if not self.fast:
-            return super().time_ms()
         # PyNN's own rounding of the kernel clock, so both paths give the same floats
         return round(self._clock_steps() * self._dt_ms, 12)
 
     def set_input_currents(self, net, currents_nA: np.ndarray) -> None:
-        if not self.fast:
-            return super().set_input_currents(net, currents_nA)
         pA = np.asarray(currents_nA, dtype=float) * 1000.0
         self._set_nodes(self._inputs, [{"I_e": v} for v in pA.tolist()])
 
     def set_output_bias(self, net, currents_nA: np.ndarray) -> None:
-        if not self.fast:
-            return super().set_output_bias(net, currents_nA)
         pA = np.asarray(currents_nA, dtype=float) * 1000.0
         self._set_nodes(self._outputs, [{"I_e": v} for v in pA.tolist()])
 
     def run(self, duration_ms: float) -> None:
-        if not self.fast:
-            return super().run(duration_ms)
         import nest
 
         steps = self._clock_steps()
@@ -155,8 +157,6 @@ class NestBackend(Backend):
         self._steps = steps + int(round(duration_ms / self._dt_ms))
 
     def read_spikes(self, net) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        if not self.fast:
-            return super().read_spikes(net)
         t_ms = self.time_ms()
         layers = []
         for k, (device, ids) in enumerate(zip(self._recorders, self._node_ids)):
@@ -178,8 +178,6 @@ class NestBackend(Backend):
         return layers[0], layers[1]
 
     def write_weights(self, net, weights_nA: np.ndarray) -> None:
-        if not self.fast:
-            return super().write_weights(net, weights_nA)
         conns = self._plastic_connections(net)
         pA = np.asarray(weights_nA, dtype=float)[self._conn_index] * 1000.0
         # NEST takes one status dict per connection (about 2 us each): write only those that changed
@@ -190,8 +188,6 @@ class NestBackend(Backend):
         self._written_pA = pA
 
     def read_weights(self, net) -> np.ndarray:
-        if not self.fast:
-            return super().read_weights(net)
         conns = self._plastic_connections(net)
         weights = np.full(net.shape, np.nan)
         weights[self._conn_index] = np.asarray(conns.get("weight"), dtype=float) * 0.001  # as PyNN reads

@@ -5,7 +5,7 @@
   environment's ``bin``) is put on ``PATH`` first.
 - State reset: PyNN applies ``initialize()`` only at the next ``reset()`` on NEURON, so the
   membrane potential and both synaptic currents of every cell are set directly.
-- Fast paths (``fast=True``), each giving what PyNN's call gives (``tests/test_fast_paths.py``):
+- Fast paths (:class:`FastNeuronBackend`), each giving what PyNN's call gives (``tests/test_fast_paths.py``):
   weights are written to and read from the plastic ``NetCon``s' ``weight[0]`` (nA, as PyNN
   stores them), only where they changed since the last write; input currents go straight to
   each input cell's ``IClamp.amp`` (nA); spikes are taken from the ``h.Vector`` each cell
@@ -20,14 +20,16 @@ import sys
 
 import numpy as np
 
-from backends.base import Backend, Capabilities
+from snn_rl.backends.base import Backend, Capabilities
 
 
 class NeuronBackend(Backend):
+    """NEURON through PyNN's API (plus the state reset PyNN applies only at ``reset()``)."""
+
     name = "neuron"
     pynn_module = "pyNN.neuron"
     requirement = "neuron==9.0.2"
-    capabilities = Capabilities(training=True, inference=True, timestep_ms=None, resets_synapses=True)
+    capabilities = Capabilities(training=True, inference=True, timestep_ms=None)
 
     def import_simulator(self):
         bindir = os.path.dirname(sys.executable)
@@ -39,8 +41,6 @@ class NeuronBackend(Backend):
         self._cells = [c._cell for pop in (net.inputs, net.outputs) for c in pop]
         self._segments = [cell(0.5) for cell in self._cells]
         self._v_rest = net.p.cell.v_rest
-        if self.fast:
-            self._attach_fast(net)
 
     def reset_state(self, net) -> None:
         for cell, seg in zip(self._cells, self._segments):
@@ -48,8 +48,12 @@ class NeuronBackend(Backend):
             cell.esyn.i = 0.0
             cell.isyn.i = 0.0
 
-    # fast paths ------------------------------------------------------------------------
-    def _attach_fast(self, net) -> None:
+
+class FastNeuronBackend(NeuronBackend):
+    """:class:`NeuronBackend` with every per-presentation call on NEURON's own objects."""
+
+    def attach(self, net) -> None:
+        super().attach(net)
         self._stims = [c._cell.stim for c in net.inputs]
         self._output_stims = [c._cell.stim for c in net.outputs]
         self._spike_vectors = [[c._cell.spike_times for c in pop] for pop in (net.inputs, net.outputs)]
@@ -61,20 +65,14 @@ class NeuronBackend(Backend):
         self._nc_weights = np.array([nc.weight[0] for nc in self._netcons], dtype=float)
 
     def set_input_currents(self, net, currents_nA: np.ndarray) -> None:
-        if not self.fast:
-            return super().set_input_currents(net, currents_nA)
         for stim, amp in zip(self._stims, np.asarray(currents_nA, dtype=float).tolist()):
             stim.amp = amp
 
     def set_output_bias(self, net, currents_nA: np.ndarray) -> None:
-        if not self.fast:
-            return super().set_output_bias(net, currents_nA)
         for stim, amp in zip(self._output_stims, np.asarray(currents_nA, dtype=float).tolist()):
             stim.amp = amp
 
     def read_spikes(self, net) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        if not self.fast:
-            return super().read_spikes(net)
         t_ms = self.time_ms()
         empty = np.zeros(0)
         layers = []
@@ -91,8 +89,6 @@ class NeuronBackend(Backend):
         return layers[0], layers[1]
 
     def write_weights(self, net, weights_nA: np.ndarray) -> None:
-        if not self.fast:
-            return super().write_weights(net, weights_nA)
         new = np.asarray(weights_nA, dtype=float)[self._nc_index]
         changed = np.flatnonzero(new != self._nc_weights)
         netcons = self._netcons
@@ -101,8 +97,6 @@ class NeuronBackend(Backend):
         self._nc_weights = new
 
     def read_weights(self, net) -> np.ndarray:
-        if not self.fast:
-            return super().read_weights(net)
         weights = np.full(net.shape, np.nan)
         weights[self._nc_index] = [nc.weight[0] for nc in self._netcons]
         return weights

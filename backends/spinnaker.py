@@ -4,7 +4,7 @@ The machine is chosen by sPyNNaker's own cfg file, ``.spynnaker.cfg``, found (ex
 them) in ``$XDG_CONFIG_DIRS`` (``/etc/xdg``), ``$XDG_CONFIG_HOME`` (``~/.config``) or ``~``,
 with an optional ``./spynnaker.cfg`` in the working directory on top; its ``[Machine]``
 section names a virtual board, a local board's address or a spalloc server (templates in
-``config/spinnaker/``). :func:`read_machine_config` checks that file before sPyNNaker starts,
+``backends/spinnaker_cfg/``, installed with the package: :data:`CFG_TEMPLATES`). :func:`read_machine_config` checks that file before sPyNNaker starts,
 and :func:`check_machine_reachable` asks the board or server for an answer with a short
 timeout, so a wrong cfg or an absent machine gives one line instead of a template written
 into the home directory, a traceback or a hang.
@@ -18,9 +18,11 @@ How the presentation protocol maps onto sPyNNaker:
   and ``Population.set(i_offset=...)`` between runs; sPyNNaker reads the state back and
   reloads the neuron data for that, so each presentation costs two reloads on a board;
 - new weights cannot be written into a mapped projection (``Projection.set`` is not
-  implemented in sPyNNaker, issue SpiNNakerManchester/sPyNNaker#1038), so a weight write
-  restarts the simulator and rebuilds the network with the new weights: training on a board
-  re-maps once per training presentation;
+  implemented in sPyNNaker, issue SpiNNakerManchester/sPyNNaker#1038): the adapter declares
+  ``weights_writable=False``, and a weight write restarts the simulator and builds the
+  network anew with the new weights
+  (:meth:`snn_rl.model.network.CharacterNetwork.with_weights`): training on a board re-maps
+  once per training presentation;
 - a virtual board maps the network and generates its data but returns no spikes and cannot
   read state back, so the first ``run`` there stops with an error that reports the placement.
 """
@@ -36,10 +38,12 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from backends.base import Backend, BackendError, Capabilities
-from model import quantisation as q
+from snn_rl.backends.base import Backend, BackendError, Capabilities
+from snn_rl.model import quantisation as q
 
 CFG_NAME = "spynnaker.cfg"
+#: templates of sPyNNaker's cfg: virtual.cfg, board.cfg, spalloc.cfg
+CFG_TEMPLATES = Path(__file__).resolve().with_name("spinnaker_cfg")
 #: UDP port of the SpiNNaker control protocol (SCP) on a board's Ethernet chip
 SCP_PORT = 17893
 DEFAULT_SPALLOC_PORT = 22244
@@ -87,7 +91,7 @@ def _value(parser, key: str) -> str | None:
 def read_machine_config(cwd: Path | None = None) -> MachineConfig:
     """Find and check the sPyNNaker cfg; :class:`SpinnakerConfigError` says what to fix."""
     found = [p for p in user_cfg_candidates() if p.is_file()]
-    hint = ("copy config/spinnaker/virtual.cfg, board.cfg or spalloc.cfg of this project to "
+    hint = (f"copy virtual.cfg, board.cfg or spalloc.cfg from {CFG_TEMPLATES} to "
             f"~/.{CFG_NAME} (or to $XDG_CONFIG_HOME/.{CFG_NAME})")
     if not found:
         raise SpinnakerConfigError(
@@ -110,7 +114,7 @@ def read_machine_config(cwd: Path | None = None) -> MachineConfig:
     if not set_keys:
         raise SpinnakerConfigError(
             f"{where} names no machine: set [Machine] virtual_board = True, machine_name = <board address> "
-            "or spalloc_server = <URL> (templates in config/spinnaker/)")
+            f"or spalloc_server = <URL> (templates in {CFG_TEMPLATES})")
     if len(set_keys) > 1:
         raise SpinnakerConfigError(f"{where} sets {' and '.join(set_keys)} in [Machine]; set exactly one")
     version_text = _value(parser, "version")
@@ -187,12 +191,11 @@ class SpinnakerBackend(Backend):
     name = "spinnaker"
     pynn_module = "pyNN.spiNNaker"
     requirement = "spynnaker==1!7.4.1"
-    # set_state clears both synaptic currents, so training needs no rebuild per epoch
     capabilities = Capabilities(training=True, inference=True, timestep_ms=q.SPINNAKER_TIMESTEP_MS,
-                                resets_synapses=True)
+                                weights_writable=False)
 
-    def __init__(self, **options) -> None:
-        super().__init__(**options)
+    def __init__(self) -> None:
+        super().__init__()
         self.machine: MachineConfig | None = None
         self._net = None
 
@@ -237,14 +240,8 @@ class SpinnakerBackend(Backend):
             raise BackendError(
                 f"the network mapped on the virtual board ({placed['application_cores']} cores on chips "
                 f"{placed['application_chips']}), but a virtual board runs nothing and returns no spikes; "
-                "name a board or spalloc server in the sPyNNaker cfg (see config/spinnaker/)")
+                f"name a board or spalloc server in the sPyNNaker cfg (templates in {CFG_TEMPLATES})")
 
     def write_weights(self, net, weights_nA: np.ndarray) -> None:
-        # a mapped projection's weights cannot change on sPyNNaker: restart with the new ones
-        # and hand the rebuilt populations and projections to the same network object
-        self.sim.end()
-        self.sim = self.import_simulator()
-        self._setup(q.SPINNAKER_TIMESTEP_MS, 1)
-        rebuilt = type(net)(self, net.p, weights_nA, net.gains)
-        vars(net).update(vars(rebuilt))
-        self._net = net
+        raise BackendError("sPyNNaker cannot change the weights of a mapped projection; "
+                           "build the network anew with them (CharacterNetwork.with_weights)")

@@ -3,11 +3,11 @@
 The network runs as it would after ``sim.setup(timestep=1.0)`` on sPyNNaker:
 
 - a 1 ms time step and delays rounded to whole milliseconds
-  (:func:`model.quantisation.spinnaker_params`, applied through :meth:`Backend.constrain`);
+  (:func:`snn_rl.model.quantisation.spinnaker_params`, applied through :meth:`Backend.constrain`);
 - every weight that goes into the simulator (at build time and at every write) replaced by
   the value sPyNNaker's 16-bit synaptic word holds for it, with the ring-buffer left shift
   sPyNNaker would choose for the weights of that moment
-  (:func:`model.quantisation.ring_buffer_shift`).
+  (:func:`snn_rl.model.quantisation.ring_buffer_shift`).
 
 What is *not* emulated: the chip's own neuron update (sPyNNaker integrates ``IF_curr_exp``
 in S16.15 fixed point with its own update order), so the spike times can still differ by a
@@ -20,9 +20,9 @@ import dataclasses
 
 import numpy as np
 
-from backends.nest import NestBackend
-from backends.neuron import NeuronBackend
-from model import quantisation as q
+from snn_rl.backends.nest import FastNestBackend, NestBackend
+from snn_rl.backends.neuron import FastNeuronBackend, NeuronBackend
+from snn_rl.model import quantisation as q
 
 
 class SpinnakerArithmetic:
@@ -52,6 +52,16 @@ class SpinnakerEmulatedBackend(SpinnakerArithmetic, NestBackend):
     capabilities = dataclasses.replace(NestBackend.capabilities, timestep_ms=q.SPINNAKER_TIMESTEP_MS)
 
 
+class FastSpinnakerEmulatedBackend(SpinnakerArithmetic, FastNestBackend):
+    name = SpinnakerEmulatedBackend.name
+    capabilities = SpinnakerEmulatedBackend.capabilities
+
+
 class SpinnakerEmulatedNeuronBackend(SpinnakerArithmetic, NeuronBackend):
     name = "spinnaker-emulated-neuron"
     capabilities = dataclasses.replace(NeuronBackend.capabilities, timestep_ms=q.SPINNAKER_TIMESTEP_MS)
+
+
+class FastSpinnakerEmulatedNeuronBackend(SpinnakerArithmetic, FastNeuronBackend):
+    name = SpinnakerEmulatedNeuronBackend.name
+    capabilities = SpinnakerEmulatedNeuronBackend.capabilities

@@ -23,12 +23,13 @@ training (``digits``, 1347 images) and 25 % held out (``digits-test``, 450 image
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from model.params import INPUT_ENCODINGS
+from snn_rl.model.params import INPUT_ENCODINGS
 
 #: The reference bitmaps of the original work (rows top to bottom, 3 columns).
 SEED_BITMAPS = {
@@ -71,6 +72,7 @@ class Dataset:
     labels: tuple[str, ...]
     images: np.ndarray  #: shape (n_images, rows, cols), values 0 or 1
     targets: np.ndarray | None = None  #: class index of every image (default: 0, 1, 2, ...)
+    path: Path | None = None  #: the file it was read from (None: built in)
 
     def __post_init__(self) -> None:
         targets = np.arange(len(self.images)) if self.targets is None else np.asarray(self.targets, dtype=int)
@@ -183,7 +185,7 @@ def load(spec: str) -> Dataset:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"cannot read data set file {spec}: {exc}") from exc
-    return parse(text, name=path.stem)
+    return dataclasses.replace(parse(text, name=path.stem), path=path)
 
 
 def n_inputs(n_pixels: int, encoding: str) -> int:
@@ -215,3 +217,8 @@ def flip_pixels(image: np.ndarray, n_flips: int, rng: np.random.Generator) -> np
     idx = rng.choice(image.size, size=n_flips, replace=False)
     noisy[idx] = 1 - noisy[idx]
     return noisy.reshape(image.shape)
+
+
+def as_dataset(data: Dataset | str | Path) -> Dataset:
+    """``data`` itself, or the data set :func:`load` gives for a built-in name or a file path."""
+    return data if isinstance(data, Dataset) else load(str(data))

@@ -13,7 +13,7 @@
 A presentation resets every membrane to rest, switches the input currents on for the
 window, off for the rest gap, and returns the spikes of both layers with times relative to
 the window's onset, snapped to the time grid. Everything simulator-specific (set-up,
-state reset, fast weight and spike paths) goes through the backend adapter.
+state reset, fast weight and spike paths) goes through the backend adapter (``snn_rl.backends``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.params import NetworkParams
+from snn_rl.model.params import NetworkParams
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class CharacterNetwork:
     """Input layer -> plastic weights -> output layer with lateral inhibition."""
 
     def __init__(self, backend, p: NetworkParams, weights: np.ndarray, gains: np.ndarray):
-        """``backend``: a set-up adapter from :mod:`backends`; ``weights`` (nA) shape
+        """``backend``: a set-up adapter from :mod:`snn_rl.backends`; ``weights`` (nA) shape
         ``(n_inputs, n_outputs)``; ``gains`` one current gain per input neuron."""
         self.backend = backend
         self.p = p
@@ -114,6 +114,16 @@ class CharacterNetwork:
         trains = [np.asarray(t, dtype=float) for t in trains]
         flat = np.round((np.concatenate(trains) - onset_ms) / dt) * dt  # one call for every train
         return np.split(flat, np.cumsum([t.size for t in trains])[:-1])
+
+    def with_weights(self, weights: np.ndarray) -> "CharacterNetwork":
+        """The network with new plastic weights (nA): this one, written in place, where the
+        backend's capabilities allow it (``weights_writable``), else a network built anew
+        after the backend restarts (sPyNNaker cannot change a mapped projection)."""
+        if self.backend.capabilities.weights_writable:
+            self.set_weights(weights)
+            return self
+        self.backend.restart()
+        return CharacterNetwork(self.backend, self.p, weights, self.gains)
 
     def set_weights(self, weights: np.ndarray) -> None:
         """Write the plastic weights (nA) into the simulator."""

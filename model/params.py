@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 INPUT_ENCODINGS = ("ones", "zeros", "on_off")
-RULES = ("reward", "unsupervised")  #: learning rules selectable by name (plasticity.rule)
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class NetworkParams:
     #: rest gap after each window, input current off (ms). Each presentation starts from an
     #: exact state reset, so the gap must outlast the longest delay and the refractory period,
     #: and should outlast the last input's PSP peak (about 10 ms here) so that no spike the
-    #: window causes is cut off; 50 ms is the original work's (config/learning/*.yaml: 15 ms)
+    #: window causes is cut off; 50 ms is the original work's (parameter_sets/*.yaml: 15 ms)
     rest_ms: float = 50.0
     input_current_nA: float = 1.0  #: current into an input neuron whose pixel is on, nA
     input_jitter: float = 0.05  #: fixed per-neuron relative spread of that current (uniform +-)
@@ -57,10 +57,10 @@ class NetworkParams:
 
 @dataclass(frozen=True)
 class PlasticityParams:
-    """The host-side learning rule: ``"reward"`` (:mod:`model.plasticity`) or the
-    ``"unsupervised"`` baseline (:mod:`model.unsupervised`)."""
+    """The host-side learning rule: ``"reward"`` (:mod:`snn_rl.model.rules.reward`) or the
+    ``"unsupervised"`` baseline (:mod:`snn_rl.model.rules.unsupervised`)."""
 
-    rule: str = "reward"  #: which learning rule trains the network (:data:`RULES`)
+    rule: str = "reward"  #: which learning rule trains the network (:data:`snn_rl.model.rules.REGISTRY`)
     tau_plus_ms: float = 20.0  #: decay of the pre-before-post STDP window, ms
     tau_minus_ms: float = 20.0  #: decay of the post-before-pre STDP window, ms
     a_plus: float = 1.0  #: amplitude of pre-before-post eligibility (per spike pair)
@@ -151,8 +151,10 @@ class Params:
             )
         if not n.w_init_min_nA <= n.w_init_max_nA:
             raise ValueError("network.w_init_min_nA must not exceed network.w_init_max_nA")
-        if p.rule not in RULES:
-            raise ValueError(f"plasticity.rule must be one of {', '.join(RULES)}, got {p.rule!r}")
+        from snn_rl.model.rules import REGISTRY  # the registry imports no rule until one is used
+
+        if p.rule not in REGISTRY:
+            raise ValueError(f"plasticity.rule must be one of {', '.join(REGISTRY)}, got {p.rule!r}")
         if p.explore_on not in ("any", "wrong"):
             raise ValueError(f"plasticity.explore_on must be 'any' or 'wrong', got {p.explore_on!r}")
         if p.expectation not in ("class", "output"):
@@ -207,3 +209,42 @@ _section_types = {
     (Params, "training"): TrainingParams,
     (NetworkParams, "cell"): CellParams,
 }
+
+
+#: the named parameter sets: ``parameter_sets/NAME.yaml`` beside this module (in the wheel too)
+PARAMETER_SETS = Path(__file__).resolve().with_name("parameter_sets")
+
+
+def parameter_set_names() -> list[str]:
+    """Names that :func:`load_params` takes for a named parameter set (``reward``, ...)."""
+    return sorted(p.stem for p in PARAMETER_SETS.glob("*.yaml"))
+
+
+def load_params(spec: str | None = None) -> Params:
+    """Parameters from a named set (:func:`parameter_set_names`), a YAML/JSON file, an
+    inline JSON object (text starting with ``{``), or the defaults (``None``).
+
+    Raises ``ValueError`` naming the source and the problem.
+    """
+    if not spec:
+        return Params()
+    if spec.lstrip().startswith("{"):
+        source, text = "--params", spec
+    else:
+        path = Path(spec)
+        if not path.is_file() and spec in parameter_set_names():
+            path = PARAMETER_SETS / f"{spec}.yaml"
+        if not path.is_file():
+            raise ValueError(f"parameter file {spec} does not exist (named parameter sets: "
+                             f"{', '.join(parameter_set_names())})")
+        source, text = str(path), path.read_text()
+    try:
+        import yaml
+
+        data = yaml.safe_load(text)
+    except Exception as exc:  # yaml.YAMLError and friends: one line is enough
+        raise ValueError(f"{source} is not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
+    try:
+        return Params.from_dict(data or {})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source}: {exc}") from None

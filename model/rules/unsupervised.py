@@ -15,7 +15,8 @@ output won, and the one-to-one assignment with the most wins (Hungarian method,
 :func:`scipy.optimize.linear_sum_assignment`) decides. The weight columns are then put in
 class order, so a trained network is evaluated, stored and tested exactly like one trained
 with the reward rule (the outputs are identical cells with symmetric inhibition, so
-reordering them changes nothing but their names).
+reordering them changes nothing but their names). :class:`UnsupervisedRule` is the rule
+object the training loop uses.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from model.evaluation import Evaluation
-from model.params import PlasticityParams
-from model.plasticity import (
-    SpikeTimes, StepResult, _rescale_columns, eligibility, normalise, spike_counts, winner,
-)
+from snn_rl.model.decision import SpikeTimes, spike_counts, winner
+from snn_rl.model.params import PlasticityParams
+from snn_rl.model.rules.base import RuleState, StepResult, Update
+from snn_rl.model.rules.stdp import eligibility, normalise, rescale_columns
 
 
 def unsupervised_step(
@@ -50,7 +50,7 @@ def unsupervised_step(
     delta = p.unsupervised_rate_nA * elig
     new = np.clip(weights + delta, p.w_min_nA, p.w_max_nA)
     if p.weight_sum_nA > 0:
-        new = _rescale_columns(new, weights.sum(axis=0), changed=np.any(delta != 0, axis=0))
+        new = rescale_columns(new, weights.sum(axis=0), changed=np.any(delta != 0, axis=0))
     extra = np.zeros_like(new)
     if win >= 0:
         extra[:, win] += p.homeostasis_nA * (p.target_spikes - counts[win]) * pre_active
@@ -102,13 +102,34 @@ def assign_classes(targets: np.ndarray, counts: np.ndarray, n_classes: int) -> n
     return order
 
 
-def relabel(ev: Evaluation, order: np.ndarray) -> Evaluation:
-    """The evaluation as it reads once output ``order[c]`` is renamed to class ``c``."""
-    order = np.asarray(order)
-    out = Evaluation(labels=ev.labels, targets=list(ev.targets))
-    for counts, spikes in zip(ev.counts, ev.output_spikes):
-        c = np.asarray(counts)[order]
-        out.counts.append(c)
-        out.answers.append(winner(c))
-        out.output_spikes.append([spikes[i] for i in order])
-    return out
+class UnsupervisedRule:
+    """Pair STDP under winner-take-all (:func:`unsupervised_step`) as a
+    :class:`~snn_rl.model.rules.base.LearningRule`: no reward, no exploration bias; the
+    outputs are named after each epoch (:func:`assign_classes`)."""
+
+    name = "unsupervised"
+
+    def __init__(self, p: PlasticityParams):
+        self.p = p
+
+    def initial_state(self, n_outputs: int) -> RuleState:
+        return {"baseline": np.zeros(n_outputs), "success": np.zeros(n_outputs)}
+
+    def initial_weights(self, weights: np.ndarray) -> np.ndarray:
+        return normalise(weights, self.p)
+
+    def explore(self, state: RuleState, rng: np.random.Generator) -> int:
+        return -1
+
+    def output_bias(self, explored: int, n_outputs: int) -> None:
+        return None
+
+    def update(self, weights, state, pre, post, target, nudge, explored) -> Update:
+        step = unsupervised_step(weights, state["baseline"], pre, post, self.p, nudge=nudge)
+        return Update(weights=step.weights, state=state, winner=step.winner, reward=step.reward, rewarded=False)
+
+    def retry(self, update: Update, state: RuleState, rng: np.random.Generator) -> int:
+        return -1
+
+    def assign_outputs(self, targets, counts, n_classes):
+        return assign_classes(np.asarray(targets), np.asarray(counts), n_classes)

@@ -13,12 +13,9 @@ otherwise see differently:
 
 The protocol is written to a file so that every backend replays exactly the same one
 (:func:`replay`); each replay records, per window and neuron, the spike times (ms from the
-window's onset). :func:`compare` then measures how far two recordings agree: per
-neuron-window exact spike-count match, within-one match, rate difference, the van Rossum
-distance from Elephant, the timing offset of spikes in equal-count windows, and whether the
-same output wins.
-
-Nothing here imports a simulator: :func:`replay` gets a backend adapter.
+window's onset). :mod:`snn_rl.analysis.agreement` then measures how far two recordings
+agree. :func:`lockstep_protocol` and :func:`replay` are the API calls that write a protocol
+and a recording.
 """
 
 from __future__ import annotations
@@ -26,19 +23,19 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import warnings
 from dataclasses import dataclass
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 
-from model.dataset import Dataset, encode, flip_pixels
-from model.network import CharacterNetwork
-from model.params import NetworkParams, Params, PlasticityParams
-from model.plasticity import winner
-# one .npz reader and writer for every file the project stores
-from model.storage import StorageError, TrainedWeights, _load_npz, _npz_bytes, atomic_write_bytes
+from snn_rl import backends
+from snn_rl.experiments.evaluation import check_noise_flips
+from snn_rl.experiments.outputs import prepare_out_file
+from snn_rl.experiments.runs import load_trained
+from snn_rl.experiments.storage import StorageError, TrainedWeights, atomic_write_bytes, load_npz, npz_bytes
+from snn_rl.model.dataset import Dataset, as_dataset, encode, flip_pixels
+from snn_rl.model.network import CharacterNetwork
+from snn_rl.model.params import NetworkParams, Params, PlasticityParams
 
 PROTOCOL_VERSION = 1
 
@@ -110,14 +107,14 @@ def make_protocol(
 def save_protocol(path: Path, p: Protocol) -> None:
     meta = {"version": PROTOCOL_VERSION, "labels": list(p.labels), "seed": p.seed, "source": p.source,
             "network": Params(network=p.network).to_dict()["network"], "digest": p.digest()}
-    atomic_write_bytes(Path(path), _npz_bytes({
+    atomic_write_bytes(Path(path), npz_bytes({
         "drives": p.drives, "weights_nA": p.weights, "targets": p.targets, "input_gains": p.gains,
         "meta_json": np.array(json.dumps(meta)),
     }))
 
 
 def load_protocol(path: Path) -> Protocol:
-    data = _load_npz(Path(path))
+    data = load_npz(Path(path))
     if "meta_json" not in data:
         raise StorageError(f"{path} is not a lockstep protocol (no metadata)")
     meta = json.loads(str(data["meta_json"]))
@@ -153,14 +150,14 @@ class Recording:
         return np.array([[len(t) for t in window] for window in self.spikes], dtype=int)
 
 
-def replay(backend, protocol: Protocol, threads: int = 1) -> Recording:
+def record(backend, protocol: Protocol, threads: int = 1) -> Recording:
     """Run ``protocol`` on ``backend`` (a not yet set-up adapter) and record every spike."""
     t0 = time.perf_counter()
     backend.setup(protocol.network.timestep_ms, threads=threads)
     net = CharacterNetwork(backend, protocol.network, protocol.weights[0], protocol.gains)
     spikes = []
     for drive, weights in zip(protocol.drives, protocol.weights):
-        net.set_weights(weights)
+        net = net.with_weights(weights)
         pres = net.present(drive)
         spikes.append([np.asarray(t, dtype=float) for t in (*pres.pre, *pres.post)])
     backend.end()
@@ -179,13 +176,13 @@ def save_recording(path: Path, r: Recording) -> None:
     meta = {"backend": r.backend, "protocol_digest": r.protocol_digest, "labels": list(r.labels),
             "n_inputs": r.n_inputs, "n_neurons": n_neurons, "n_windows": r.n_windows,
             "window_ms": r.window_ms, "presentation_ms": r.presentation_ms, "wall_seconds": r.wall_seconds}
-    atomic_write_bytes(Path(path), _npz_bytes({
+    atomic_write_bytes(Path(path), npz_bytes({
         "window": window, "neuron": neuron, "times_ms": times, "meta_json": np.array(json.dumps(meta)),
     }))
 
 
 def load_recording(path: Path) -> Recording:
-    data = _load_npz(Path(path))
+    data = load_npz(Path(path))
     if "meta_json" not in data:
         raise StorageError(f"{path} is not a lockstep recording (no metadata)")
     m = json.loads(str(data["meta_json"]))
@@ -199,78 +196,32 @@ def load_recording(path: Path) -> Recording:
     )
 
 
-def _van_rossum(a: list[np.ndarray], b: list[np.ndarray], t_stop_ms: float, tau_ms: float) -> np.ndarray:
-    """Van Rossum distance (Elephant; 1.0 = one spike against none) of each pair ``a[i], b[i]``."""
-    import quantities as pq
-    from elephant.spike_train_dissimilarity import van_rossum_distance
-    from neo import SpikeTrain
-
-    tau = tau_ms * pq.ms
-    out = np.zeros(len(a))
-    with warnings.catch_warnings():
-        # Elephant clips rounding residues below zero to zero and says so; that is right here
-        warnings.filterwarnings("ignore", message="van_rossum_distance: very small negative values")
-        for i, (ta, tb) in enumerate(zip(a, b)):
-            if len(ta) or len(tb):
-                trains = [SpikeTrain(np.sort(t), units="ms", t_stop=t_stop_ms) for t in (ta, tb)]
-                out[i] = van_rossum_distance(trains, time_constant=tau)[0, 1]
-    return out
 
 
-def _rates(part: dict, ca: np.ndarray, cb: np.ndarray, window_ms: float) -> None:
-    diff = cb - ca
-    part["neuron_windows"] = int(diff.size)
-    part["exact_match_rate"] = float(np.mean(diff == 0))
-    part["within_one_rate"] = float(np.mean(np.abs(diff) <= 1))
-    part["window_exact_match_rate"] = float(np.mean(np.all(diff == 0, axis=1)))
-    part["mean_rate_a_hz"] = float(ca.mean() * 1000.0 / window_ms)
-    part["mean_rate_b_hz"] = float(cb.mean() * 1000.0 / window_ms)
-    part["mean_abs_rate_diff_hz"] = float(np.abs(diff).mean() * 1000.0 / window_ms)
-    part["count_diff_histogram"] = {str(int(k)): int(v) for k, v in zip(*np.unique(diff, return_counts=True))}
+def lockstep_protocol(weights: Path | str, dataset: Dataset | str, out: Path | str, *, windows: int = 200,
+                      seed: int = 1, weight_jitter_nA: float = 0.3, noise_flips: int = 0,
+                      params: Params | None = None, overwrite: bool = False) -> Protocol:
+    """Draw a protocol around a trained run's weights (:func:`make_protocol`) and write it to
+    ``out`` (.npz); ``params`` default to those recorded beside the weights."""
+    dataset = as_dataset(dataset)
+    weights = Path(weights)
+    trained, params = load_trained(weights, dataset, params)
+    out = prepare_out_file(Path(out), overwrite)
+    check_noise_flips(noise_flips, dataset)
+    protocol = make_protocol(trained, dataset, params, windows, seed, weight_jitter_nA, noise_flips,
+                             source=str(weights))
+    save_protocol(out, protocol)
+    return protocol
 
 
-def compare(a: Recording, b: Recording, tau_ms: float = 10.0) -> dict:
-    """Agreement of two replays of one protocol, per neuron-window, inputs and outputs apart.
-
-    Counts are compared over the whole presentation (window and rest gap); rates are spikes
-    per ``window_ms`` (Hz). ``van_rossum_*`` use Elephant's van Rossum distance with time
-    constant ``tau_ms`` (ms). ``b_minus_a_spike_time_ms`` is the mean time difference of
-    corresponding spikes in neuron-windows with equal counts (negative: ``b`` fires
-    earlier). ``winner_agreement`` is the fraction of windows in which the same output
-    neuron wins (or none does) on both backends.
-    """
-    if a.protocol_digest != b.protocol_digest:
-        raise ValueError(f"recordings of {a.backend} and {b.backend} replay different protocols")
-    ca, cb = a.counts(), b.counts()
-    n_in = a.n_inputs
-    result: dict = {"a": a.backend, "b": b.backend, "windows": a.n_windows, "van_rossum_tau_ms": tau_ms}
-    for name, sl in (("all", slice(None)), ("inputs", slice(0, n_in)), ("outputs", slice(n_in, None))):
-        part: dict = {}
-        _rates(part, ca[:, sl], cb[:, sl], a.window_ms)
-        result[name] = part
-    flat_a = [t for w in a.spikes for t in w]
-    flat_b = [t for w in b.spikes for t in w]
-    vr = _van_rossum(flat_a, flat_b, a.presentation_ms, tau_ms).reshape(ca.shape)
-    for name, sl in (("all", slice(None)), ("inputs", slice(0, n_in)), ("outputs", slice(n_in, None))):
-        v = vr[:, sl]
-        result[name]["van_rossum_mean"] = float(v.mean())
-        result[name]["van_rossum_max"] = float(v.max())
-    shifts = [np.sort(tb) - np.sort(ta) for ta, tb in zip(flat_a, flat_b) if len(ta) == len(tb) and len(ta)]
-    shifts = np.concatenate(shifts) if shifts else np.zeros(0)
-    result["b_minus_a_spike_time_ms"] = float(shifts.mean()) if shifts.size else None
-    result["equal_count_spikes"] = int(shifts.size)
-    wa = np.array([winner(c[n_in:]) for c in ca])
-    wb = np.array([winner(c[n_in:]) for c in cb])
-    result["winner_agreement"] = float(np.mean(wa == wb))
-    result["per_window"] = {
-        "exact_match_rate": np.mean(ca == cb, axis=1).tolist(),
-        "van_rossum_mean": vr.mean(axis=1).tolist(),
-    }
-    return result
-
-
-def compare_all(recordings: list[Recording], tau_ms: float = 10.0) -> list[dict]:
-    """:func:`compare` for every pair of recordings, in the order given."""
-    if len(recordings) < 2:
-        raise ValueError("lockstep comparison needs recordings of at least 2 backends")
-    return [compare(a, b, tau_ms) for a, b in combinations(recordings, 2)]
+def replay(protocol: Protocol | Path | str, backend: str, out: Path | str, *, threads: int = 1,
+           overwrite: bool = False) -> Recording:
+    """Replay a protocol (or a protocol file) on ``backend``, write the recording to ``out`` (.npz)."""
+    if not isinstance(protocol, Protocol):
+        protocol = load_protocol(Path(protocol))
+    out = prepare_out_file(Path(out), overwrite)
+    adapter = backends.get(backend)
+    adapter.check("inference")
+    recording = record(adapter.require(), protocol, threads=threads)
+    save_recording(out, recording)
+    return recording

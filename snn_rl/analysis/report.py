@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from model.storage import atomic_write_bytes, read_json
+from snn_rl.experiments.storage import atomic_write_bytes, read_json
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em auto;max-width:1150px;color:#222;padding:0 1em}
@@ -70,11 +70,8 @@ def _fmt(v, digits: int = 3) -> str:
     return f"{v:.{digits}f}" if isinstance(v, float) else _esc(v)
 
 
-def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None) -> str:
-    ds = c["dataset"]
-    parts = [f'<h2 id="{_esc(ds)}">Data set <code>{_esc(ds)}</code> ({len(c["labels"])} characters: '
-             f'{_esc("".join(c["labels"]))})</h2>']
-
+def _verdicts(c: dict) -> list[str]:
+    """One line for the simulators (every clean test right?) and one per extra test column."""
     extras = c.get("extra_test_backends", [])
     simulators = [t for t in c["test_backends"] if t not in extras]
     clean = [v for tb in c["train_backends"] for s in c["seeds"] for tt in simulators
@@ -84,7 +81,7 @@ def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None
                "answered every character right." if perfect else
                f"{sum(v < 1.0 for v in clean)} of {len(clean)} clean tests on {', '.join(simulators)} fall short of "
                f"accuracy 1.0 (lowest {min(clean, default=float('nan')):.3f}).")
-    parts.append(f'<div class="verdict {"ok" if perfect else "bad"}">{_esc(verdict)}</div>')
+    parts = [f'<div class="verdict {"ok" if perfect else "bad"}">{_esc(verdict)}</div>']
     for extra in extras:
         vals = [v for tb in c["train_backends"] for s in c["seeds"]
                 if (v := _get(c["clean_accuracy"], tb, s, extra)) is not None]
@@ -93,24 +90,29 @@ def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None
             parts.append(f'<div class="verdict {"ok" if good else "bad"}">Extra test column {_esc(extra)}: '
                          f"mean accuracy {sum(vals) / len(vals):.3f} over {len(vals)} trained networks "
                          f"(lowest {min(vals):.3f}).</div>")
+    return parts
 
-    if c.get("emulation"):
-        rows = [f"<tr><td>{_esc(e['train_backend'])}</td><td>{e['seed']}</td><td>{_esc(e['test_backend'])}</td>"
-                + _acc_cell(e["accuracy"]["float"]) + _acc_cell(e["accuracy"]["float_1ms"]) + _acc_cell(e["accuracy"]["emulated"])
-                + f"<td>{e['n_rounded_to_zero']} of {e['n_weights']}</td>"
-                + f"<td>{_esc('; '.join(b['label'] + ': ' + b['cause'] for b in e['broken']) or 'none')}</td></tr>"
-                for e in c["emulation"]]
-        parts.append("<h3>Hardware emulation: what breaks on the target's arithmetic, and why</h3>")
-        parts.append(_table(["trained on", "seed", "target", "float", "float at 1 ms", "emulated",
-                             "weights that round to zero", "characters answered differently"], rows))
 
-    # accuracy per backend and seed (trained and tested on the same backend)
+def _emulation_section(c: dict) -> list[str]:
+    if not c.get("emulation"):
+        return []
+    rows = [f"<tr><td>{_esc(e['train_backend'])}</td><td>{e['seed']}</td><td>{_esc(e['test_backend'])}</td>"
+            + _acc_cell(e["accuracy"]["float"]) + _acc_cell(e["accuracy"]["float_1ms"]) + _acc_cell(e["accuracy"]["emulated"])
+            + f"<td>{e['n_rounded_to_zero']} of {e['n_weights']}</td>"
+            + f"<td>{_esc('; '.join(b['label'] + ': ' + b['cause'] for b in e['broken']) or 'none')}</td></tr>"
+            for e in c["emulation"]]
+    return ["<h3>Hardware emulation: what breaks on the target's arithmetic, and why</h3>",
+            _table(["trained on", "seed", "target", "float", "float at 1 ms", "emulated",
+                    "weights that round to zero", "characters answered differently"], rows)]
+
+
+def _accuracy_tables(c: dict) -> str:
+    """Accuracy per backend and seed (trained and tested on the same backend) beside the transfer matrix."""
     rows = []
     for b in c["train_backends"]:
         cells = "".join(_acc_cell(_get(c["clean_accuracy"], b, s, b)) for s in c["seeds"])
         rows.append(f'<tr><th class="l">{_esc(b)}</th>{cells}</tr>')
     acc_table = _table(["trained and tested on", *(f"seed {s}" for s in c["seeds"])], rows)
-
     rows = []
     for tb in c["train_backends"]:
         cells = "".join(_acc_cell(c["transfer"][tb][tt]["mean"],
@@ -119,9 +121,11 @@ def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None
                         for tt in c["test_backends"])
         rows.append(f'<tr><th class="l">{_esc(tb)}</th>{cells}</tr>')
     transfer_table = _table(["trained on &darr; / tested on &rarr;", *map(_esc, c["test_backends"])], rows)
-    parts.append(f'<div class="cols"><div><h3>Accuracy per backend and seed</h3>{acc_table}</div>'
-                 f'<div><h3>Transfer matrix (mean over seeds)</h3>{transfer_table}</div></div>')
+    return (f'<div class="cols"><div><h3>Accuracy per backend and seed</h3>{acc_table}</div>'
+            f'<div><h3>Transfer matrix (mean over seeds)</h3>{transfer_table}</div></div>')
 
+
+def _noise_and_training_tables(c: dict) -> str:
     flips = c["noise_flips"]
     rows = []
     pairs = list(dict.fromkeys((n["train_backend"], n["test_backend"]) for n in c["noise"]))
@@ -130,7 +134,6 @@ def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None
         cells = "".join(_acc_cell(by_flip[f]["mean"]) if f in by_flip else "<td>&ndash;</td>" for f in flips)
         rows.append(f'<tr><th class="l">{_esc(tb)} &rarr; {_esc(tt)}</th>{cells}</tr>')
     noise_table = _table(["trained &rarr; tested", *(f"{f} flipped" for f in flips)], rows)
-
     rows = []
     for t in c["training"]:
         crit = t["epochs_to_criterion"]
@@ -140,27 +143,40 @@ def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None
                     f'<td>{_fmt(t["sim_ms_per_wall_s"], 0)}</td></tr>')
     training_table = _table(["backend", "seed", "epochs to criterion", "epochs run", "wall time (s)",
                              "simulated ms per wall s"], rows)
-    parts.append(f'<div class="cols"><div><h3>Noise robustness (mean accuracy over seeds)</h3>{noise_table}</div>'
-                 f'<div><h3>Training</h3>{training_table}</div></div>')
+    return (f'<div class="cols"><div><h3>Noise robustness (mean accuracy over seeds)</h3>{noise_table}</div>'
+            f'<div><h3>Training</h3>{training_table}</div></div>')
 
-    if lockstep:
-        parts.append(_lockstep_section(lockstep))
 
+def _figures(c: dict, lockstep_figure: str | None) -> list[str]:
     figs = c["figures"]
-    parts.append("<h3>Figures</h3><div class='grid'>"
-                 f"<div>{_img(figs['learning_curves'], 'Learning curves: evaluation accuracy per epoch')}</div>"
-                 f"<div>{_img(figs['transfer'], 'Transfer matrix: trained on the row backend, tested on the column backend')}</div>"
-                 f"<div>{_img(figs['noise'], 'Noise robustness: accuracy against flipped pixels (band: min-max over seeds)')}</div>"
-                 f"<div>{_img(figs['weights'], 'Trained weights drawn as the pixel grid, per output neuron')}</div>"
-                 + (f"<div>{_img(lockstep_figure, 'Lockstep replay: the same inputs and weights on each backend')}</div>"
-                    if lockstep_figure else "")
-                 + "</div>")
+    parts = ["<h3>Figures</h3><div class='grid'>"
+             f"<div>{_img(figs['learning_curves'], 'Learning curves: evaluation accuracy per epoch')}</div>"
+             f"<div>{_img(figs['transfer'], 'Transfer matrix: trained on the row backend, tested on the column backend')}</div>"
+             f"<div>{_img(figs['noise'], 'Noise robustness: accuracy against flipped pixels (band: min-max over seeds)')}</div>"
+             f"<div>{_img(figs['weights'], 'Trained weights drawn as the pixel grid, per output neuron')}</div>"
+             + (f"<div>{_img(lockstep_figure, 'Lockstep replay: the same inputs and weights on each backend')}</div>"
+                if lockstep_figure else "")
+             + "</div>"]
     first_seed = c["seeds"][0]
     rasters = [(k, p) for k, p in c["rasters"].items() if k.split("/")[1] == f"seed{first_seed}"]
     if rasters:
         parts.append(f"<h3>Test rasters, seed {first_seed} (trained on / tested on)</h3><div class='grid'>"
                      + "".join(f"<div>{_img(p, k.replace(f'/seed{first_seed}/', ' -> '))}</div>" for k, p in rasters)
                      + "</div>")
+    return parts
+
+
+def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None) -> str:
+    ds = c["dataset"]
+    parts = [f'<h2 id="{_esc(ds)}">Data set <code>{_esc(ds)}</code> ({len(c["labels"])} characters: '
+             f'{_esc("".join(c["labels"]))})</h2>']
+    parts += _verdicts(c)
+    parts += _emulation_section(c)
+    parts.append(_accuracy_tables(c))
+    parts.append(_noise_and_training_tables(c))
+    if lockstep:
+        parts.append(_lockstep_section(lockstep))
+    parts += _figures(c, lockstep_figure)
     return "\n".join(parts)
 
 

@@ -76,13 +76,15 @@ def read_json(path: Path) -> Any:
         raise StorageError(f"{path} is not valid JSON: {exc}") from None
 
 
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """The arrays as the bytes of an uncompressed .npz file (write them with :func:`atomic_write_bytes`)."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz file (no pickles); :class:`StorageError` if it cannot be read."""
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
@@ -113,7 +115,7 @@ class TrainedWeights:
 
 
 def save_weights(path: Path, tw: TrainedWeights) -> None:
-    atomic_write_bytes(Path(path), _npz_bytes({
+    atomic_write_bytes(Path(path), npz_bytes({
         "format_version": np.array(FORMAT_VERSION),
         "weights_nA": tw.weights,
         "input_gains": tw.input_gains,
@@ -128,7 +130,7 @@ def load_weights(path: Path) -> TrainedWeights:
     path = Path(path)
     if path.is_dir():
         path = path / WEIGHTS_FILE
-    data = _load_npz(path)
+    data = load_npz(path)
     required = ("weights_nA", "input_gains", "labels", "image_shape", "input_encoding")
     missing = [k for k in required if k not in data]
     if missing:
@@ -169,12 +171,12 @@ def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], state: dict[str, 
     payload = dict(arrays)
     payload["state_json"] = np.array(json.dumps(state, sort_keys=True))
     payload["sha256"] = np.array(_digest(payload))
-    atomic_write_bytes(Path(path), _npz_bytes(payload), durable=durable)
+    atomic_write_bytes(Path(path), npz_bytes(payload), durable=durable)
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a checkpoint; :class:`StorageError` if it is unreadable or its digest is wrong."""
-    data = _load_npz(Path(path))
+    data = load_npz(Path(path))
     stored = str(data.pop("sha256", ""))
     if not stored or "state_json" not in data:
         raise StorageError(f"{path} is not a checkpoint (no digest or state)")

@@ -1,12 +1,12 @@
-"""The host-side reward-modulated STDP rule, as pure functions.
+"""The host-side reward-modulated STDP rule: pure functions, and :class:`RewardRule` around them.
 
 One presentation gives, per neuron, the spike times (ms, relative to the window's onset) of
 the input and output layers. From them:
 
-1. :func:`eligibility` -- pair-based STDP eligibility per synapse (all pre/post pairs):
+1. :func:`~snn_rl.model.rules.stdp.eligibility` -- pair-based STDP eligibility per synapse (all pre/post pairs):
    ``a_plus * exp(-(t_post - t_pre) / tau_plus)`` for pre before post, and
    ``-a_minus * exp(-(t_pre - t_post) / tau_minus)`` for post before pre.
-2. :func:`winner` and :func:`reward` -- the scalar reward: the class's assigned output neuron
+2. :func:`~snn_rl.model.decision.winner` and :func:`reward` -- the scalar reward: the class's assigned output neuron
    fired strictly more spikes than every other output (``reward_correct``), or not
    (``reward_wrong``; a silent network is wrong). No teacher current, no per-neuron target.
 3. :func:`reward_error` / :func:`update_baseline` -- reward minus the expected reward of the
@@ -20,83 +20,30 @@ the input and output layers. From them:
    and keeps silent outputs from staying tied); then clipping to ``[w_min, w_max]``.
 
 These are the defaults: the seed's rule, which learns A-D. The rule that learns the whole
-alphabet (``config/learning/reward.yaml``) switches four options on, all label-free:
+alphabet (parameter set ``reward``) switches four options on, all label-free:
 
-5. :func:`normalise` -- every output's summed input weight fixed (``weight_sum_nA``).
+5. :func:`~snn_rl.model.rules.stdp.normalise` -- every output's summed input weight fixed (``weight_sum_nA``).
 6. :func:`output_reward_error` -- the expected reward is the answering output's own running
    reward when it answered (:func:`update_success`), not the presented class's baseline
    (``expectation: output``).
 7. ``credit: answer`` -- the reward term changes only the outputs that answered
-   (:func:`answering`).
+   (:func:`~snn_rl.model.decision.answering`).
 8. :func:`choose_exploration` -- the host gives one output a small extra current in a
    training presentation, chosen by how little reward it has earned; the training loop uses
    it to show a wrongly answered character again (``explore_on: wrong``).
 
-:func:`plasticity_step` chains them. Nothing here touches a simulator.
+:func:`plasticity_step` chains them; :class:`RewardRule` is the rule object the training
+loop uses (:mod:`snn_rl.model.rules.base`). Nothing here touches a simulator.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
-
 import numpy as np
 
-from model.params import PlasticityParams
-
-SpikeTimes = Sequence[np.ndarray]  #: one array of spike times (ms) per neuron
-
-
-def spike_counts(spikes: SpikeTimes) -> np.ndarray:
-    """Number of spikes per neuron."""
-    return np.array([len(s) for s in spikes], dtype=int)
-
-
-def _flatten(spikes: SpikeTimes) -> tuple[np.ndarray, np.ndarray]:
-    times = [np.asarray(s, dtype=float).ravel() for s in spikes]
-    index = np.repeat(np.arange(len(times)), [len(t) for t in times])
-    flat = np.concatenate(times) if times else np.zeros(0)
-    return flat, index
-
-
-def eligibility(
-    pre: SpikeTimes,
-    post: SpikeTimes,
-    tau_plus_ms: float,
-    tau_minus_ms: float,
-    a_plus: float = 1.0,
-    a_minus: float = 1.0,
-) -> np.ndarray:
-    """Pair-based STDP eligibility, shape ``(len(pre), len(post))``.
-
-    Every pre/post spike pair contributes; simultaneous spikes contribute nothing.
-    Spike times in ms; time constants in ms.
-    """
-    t_pre, i_pre = _flatten(pre)
-    t_post, i_post = _flatten(post)
-    elig = np.zeros((len(pre), len(post)))
-    if t_pre.size == 0 or t_post.size == 0:
-        return elig
-    lag = t_post[None, :] - t_pre[:, None]  # > 0: pre before post
-    kernel = np.where(
-        lag > 0,
-        a_plus * np.exp(-np.abs(lag) / tau_plus_ms),
-        np.where(lag < 0, -a_minus * np.exp(-np.abs(lag) / tau_minus_ms), 0.0),
-    )
-    pre_onehot = np.zeros((t_pre.size, len(pre)))
-    pre_onehot[np.arange(t_pre.size), i_pre] = 1.0
-    post_onehot = np.zeros((t_post.size, len(post)))
-    post_onehot[np.arange(t_post.size), i_post] = 1.0
-    return pre_onehot.T @ kernel @ post_onehot
-
-
-def winner(counts: np.ndarray) -> int:
-    """Index of the output with strictly the most spikes, or -1 (silent or tied)."""
-    counts = np.asarray(counts)
-    if counts.size == 0 or counts.max() == 0:
-        return -1
-    best = np.flatnonzero(counts == counts.max())
-    return int(best[0]) if best.size == 1 else -1
+from snn_rl.model.decision import SpikeTimes, answering, spike_counts, winner
+from snn_rl.model.params import PlasticityParams
+from snn_rl.model.rules.base import RuleState, StepResult, Update
+from snn_rl.model.rules.stdp import eligibility, normalise, rescale_columns
 
 
 def reward(winning: int, target: int, p: PlasticityParams) -> float:
@@ -163,7 +110,7 @@ def update_weights(
     if p.weight_sum_nA > 0:
         # the reward term only moves weight: each changed output back to the sum it had
         moved = np.clip(weights + delta, p.w_min_nA, p.w_max_nA)
-        weights = _rescale_columns(moved, weights.sum(axis=0), changed=np.any(delta != 0, axis=0))
+        weights = rescale_columns(moved, weights.sum(axis=0), changed=np.any(delta != 0, axis=0))
         delta = np.zeros_like(delta)
     if winning >= 0:
         if rewarded:
@@ -179,33 +126,6 @@ def update_weights(
         delta += p.exploration_nA * np.outer(pre_active, explore)
     new = np.clip(weights + delta, p.w_min_nA, p.w_max_nA)
     return normalise(new, p)
-
-
-def answering(counts: np.ndarray) -> np.ndarray:
-    """Mask of the outputs that gave the answer: the most spikes, if any (several on a tie)."""
-    counts = np.asarray(counts)
-    return (counts == counts.max(initial=0)) & (counts > 0)
-
-
-def normalise(weights: np.ndarray, p: PlasticityParams) -> np.ndarray:
-    """With ``weight_sum_nA > 0``, every output's weights scaled to that sum (nA), else as is.
-
-    Fixing each output's summed input weight fixes its excitability: learning can only decide
-    which inputs carry the weight, so no output can grow to answer everything or fall silent.
-    An all-zero column stays zero. (Scaling can lift a weight above ``w_max_nA``; with the
-    sums used here, 6.5-8 nA over 15 or more inputs, it does not.)
-    """
-    if p.weight_sum_nA <= 0:
-        return weights
-    n = weights.shape[1]
-    return _rescale_columns(weights, np.full(n, p.weight_sum_nA), np.ones(n, dtype=bool))
-
-
-def _rescale_columns(w: np.ndarray, sums: np.ndarray, changed: np.ndarray) -> np.ndarray:
-    """Columns marked ``changed`` scaled to the given sums (nA); an all-zero column stays zero."""
-    have = w.sum(axis=0)
-    scale = np.where(changed & (have > 0), sums / np.where(have > 0, have, 1.0), 1.0)
-    return w * scale[None, :]
 
 
 def choose_exploration(success: np.ndarray, p: PlasticityParams, rng: np.random.Generator) -> int:
@@ -228,18 +148,6 @@ def update_success(success: np.ndarray, winning: int, r: float, p: PlasticityPar
         hit = 1.0 if r == p.reward_correct else 0.0
         new[winning] += p.success_rate * (hit - new[winning])
     return new
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """What one plasticity step decided."""
-
-    weights: np.ndarray
-    baseline: np.ndarray
-    winner: int
-    reward: float
-    reward_error: float
-    counts: np.ndarray
 
 
 def plasticity_step(
@@ -276,3 +184,47 @@ def plasticity_step(
         reward_error=err,
         counts=counts,
     )
+
+
+class RewardRule:
+    """Reward-modulated STDP (the functions above) as a :class:`~snn_rl.model.rules.base.LearningRule`.
+
+    State: ``baseline`` (expected reward per class) and ``success`` (per output, running
+    mean of "rewarded when it won"). Exploration: with ``explore_on: any`` an output may be
+    biased in any presentation; with ``explore_on: wrong`` a wrongly answered character is
+    shown again with one output biased (trial and error).
+    """
+
+    name = "reward"
+
+    def __init__(self, p: PlasticityParams):
+        self.p = p
+
+    def initial_state(self, n_outputs: int) -> RuleState:
+        return {"baseline": np.zeros(n_outputs), "success": np.zeros(n_outputs)}
+
+    def initial_weights(self, weights: np.ndarray) -> np.ndarray:
+        return normalise(weights, self.p)
+
+    def explore(self, state: RuleState, rng: np.random.Generator) -> int:
+        if self.p.explore_prob > 0 and self.p.explore_on == "any":
+            return choose_exploration(state["success"], self.p, rng)
+        return -1
+
+    def output_bias(self, explored: int, n_outputs: int) -> np.ndarray | None:
+        return None if explored < 0 else self.p.explore_bias_nA * (np.arange(n_outputs) == explored)
+
+    def update(self, weights, state, pre, post, target, nudge, explored) -> Update:
+        step = plasticity_step(weights, state["baseline"], pre, post, target, self.p,
+                               nudge=nudge, explored=explored, success=state["success"])
+        success = update_success(state["success"], step.winner, step.reward, self.p)
+        return Update(weights=step.weights, state={"baseline": step.baseline, "success": success},
+                      winner=step.winner, reward=step.reward, rewarded=step.reward == self.p.reward_correct)
+
+    def retry(self, update: Update, state: RuleState, rng: np.random.Generator) -> int:
+        if self.p.explore_prob > 0 and self.p.explore_on == "wrong" and not update.rewarded:
+            return choose_exploration(state["success"], self.p, rng)
+        return -1
+
+    def assign_outputs(self, targets, counts, n_classes):
+        return None

@@ -66,57 +66,75 @@ def winner(counts):
     return int(best[0]) if counts.max() > 0 and best.size == 1 else -1
 
 
+def build(sim, net, step_times=None, step_amps=None):
+    """The character network on ``sim`` (set up by the caller): input and output populations,
+    the trained input -> output projection and the lateral inhibition. With ``step_times``
+    and ``step_amps`` (one row per input, nA) every input gets its current steps."""
+    weights = np.asarray(net["weights_nA"], dtype=float)
+    n_in, n_out = weights.shape
+    inputs = sim.Population(n_in, sim.IF_curr_exp(**net["cell"]), label="input")
+    outputs = sim.Population(n_out, sim.IF_curr_exp(**net["cell"]), label="output")
+    if step_times is not None:
+        for i in range(n_in):
+            inputs[i:i + 1].inject(sim.StepCurrentSource(times=list(step_times), amplitudes=list(step_amps[i])))
+    # sPyNNaker takes no weight arrays, so every simulator gets the same connection list
+    plastic = [(i, j, float(weights[i, j]), net["delay_ms"]) for i in range(n_in) for j in range(n_out)]
+    trained = sim.Projection(inputs, outputs, sim.FromListConnector(plastic), sim.StaticSynapse(),
+                             receptor_type="excitatory", label="input->output")
+    lateral = sim.Projection(outputs, outputs, sim.AllToAllConnector(allow_self_connections=False),
+                             sim.StaticSynapse(weight=-net["inhibition_nA"], delay=net["inhibition_delay_ms"]),
+                             receptor_type="inhibitory", label="lateral inhibition")
+    return inputs, outputs, trained, lateral
+
+
+def placement(populations):
+    """Chips and cores sPyNNaker placed the populations on (after a run)."""
+    from spinn_utilities.config_holder import get_config_bool
+    from spynnaker.pyNN.data import SpynnakerDataView
+
+    chips, cores = set(), {}
+    for pop in populations:
+        cores[pop.label] = []
+        for vertex in pop._vertex.machine_vertices:
+            p = SpynnakerDataView.get_placement_of_vertex(vertex)
+            chips.add((p.x, p.y))
+            cores[pop.label].append({"chip": [p.x, p.y], "core": p.p})
+    return {"application_cores": sum(len(v) for v in cores.values()),
+            "application_chips": sorted(list(c) for c in chips),
+            "total_cores_including_system": SpynnakerDataView.get_n_placements(),
+            "populations": cores}, get_config_bool("Machine", "virtual_board")
+
+
+def count_spikes(trains, n_presentations, period_ms):
+    """Spikes of each output in each presentation, shape (presentations, outputs)."""
+    counts = np.zeros((n_presentations, len(trains)), dtype=int)
+    for j, st in enumerate(trains):
+        k = np.floor((np.asarray(st.magnitude) - FIRST_ONSET_MS) / period_ms).astype(int)
+        np.add.at(counts[:, j], k[(k >= 0) & (k < n_presentations)], 1)
+    return counts
+
+
 def main(argv):
     if len(argv) != 2 or argv[1].lower() not in SIMULATORS:
         sys.exit(f"usage: {argv[0]} <simulator>, one of: nest, neuron, spiNNaker")
     simulator = SIMULATORS[argv[1].lower()]
     net = json.loads((HERE / "network.json").read_text())
     labels, images = read_dataset(HERE / "dataset.txt")
-    weights = np.asarray(net["weights_nA"], dtype=float)
-    n_in, n_out = weights.shape
     order, step_times, step_amps = schedule(net, images)
-    duration = FIRST_ONSET_MS + len(order) * (net["window_ms"] + net["rest_ms"])
+    period = net["window_ms"] + net["rest_ms"]
+    duration = FIRST_ONSET_MS + len(order) * period
 
     sim = import_module("pyNN." + simulator)
     extra = {"spike_precision": "on_grid"} if simulator == "nest" else {}
     sim.setup(timestep=TIMESTEP_MS, min_delay=TIMESTEP_MS, **extra)
-    inputs = sim.Population(n_in, sim.IF_curr_exp(**net["cell"]), label="input")
-    outputs = sim.Population(n_out, sim.IF_curr_exp(**net["cell"]), label="output")
-    for i in range(n_in):
-        inputs[i:i + 1].inject(sim.StepCurrentSource(times=list(step_times), amplitudes=list(step_amps[i])))
-    # sPyNNaker takes no weight arrays, so every simulator gets the same connection list
-    plastic = [(i, j, float(weights[i, j]), net["delay_ms"]) for i in range(n_in) for j in range(n_out)]
-    sim.Projection(inputs, outputs, sim.FromListConnector(plastic), sim.StaticSynapse(),
-                   receptor_type="excitatory", label="input->output")
-    sim.Projection(outputs, outputs, sim.AllToAllConnector(allow_self_connections=False),
-                   sim.StaticSynapse(weight=-net["inhibition_nA"], delay=net["inhibition_delay_ms"]),
-                   receptor_type="inhibitory", label="lateral inhibition")
+    inputs, outputs, _, _ = build(sim, net, step_times, step_amps)
     outputs.record("spikes")
     sim.run(duration)
 
     results = {"simulator": simulator, "labels": labels, "presentations": len(order)}
     if simulator == "spiNNaker":
-        from spinn_utilities.config_holder import get_config_bool
-        from spynnaker.pyNN.data import SpynnakerDataView
-
-        chips, cores = set(), {}
-        for pop in (inputs, outputs):
-            cores[pop.label] = []
-            for vertex in pop._vertex.machine_vertices:
-                p = SpynnakerDataView.get_placement_of_vertex(vertex)
-                chips.add((p.x, p.y))
-                cores[pop.label].append({"chip": [p.x, p.y], "core": p.p})
-        results["placement"] = {"application_cores": sum(len(v) for v in cores.values()),
-                                "application_chips": sorted(list(c) for c in chips),
-                                "total_cores_including_system": SpynnakerDataView.get_n_placements(),
-                                "populations": cores}
-        results["virtual_board"] = get_config_bool("Machine", "virtual_board")
-    trains = outputs.get_data("spikes").segments[0].spiketrains
-    period = net["window_ms"] + net["rest_ms"]
-    counts = np.zeros((len(order), n_out), dtype=int)
-    for j, st in enumerate(trains):
-        k = np.floor((np.asarray(st.magnitude) - FIRST_ONSET_MS) / period).astype(int)
-        np.add.at(counts[:, j], k[(k >= 0) & (k < len(order))], 1)
+        results["placement"], results["virtual_board"] = placement((inputs, outputs))
+    counts = count_spikes(outputs.get_data("spikes").segments[0].spiketrains, len(order), period)
     sim.end()
 
     answers = [winner(c) for c in counts]

@@ -1,0 +1,38 @@
+"""Learning rules, chosen by name (``plasticity.rule``) through one small protocol.
+
+Every rule is a pure function of spike times and weights wrapped in an object of the
+:class:`~snn_rl.model.rules.base.LearningRule` protocol, so the training loop
+(:mod:`snn_rl.experiments.training`) is the same for all of them and each rule is
+unit-testable without a simulator.
+
+- ``reward``: host-side reward-modulated STDP (:mod:`.reward`);
+- ``unsupervised``: the original work's pair STDP under winner-take-all, no reward
+  (:mod:`.unsupervised`).
+
+A new rule is a module with a class following the protocol and one line in
+:data:`REGISTRY`; its modules are imported only when the rule is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: rule name -> "module:class", imported on use
+REGISTRY = {
+    "reward": "snn_rl.model.rules.reward:RewardRule",
+    "unsupervised": "snn_rl.model.rules.unsupervised:UnsupervisedRule",
+}
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def create(p):
+    """The rule that ``p`` (:class:`~snn_rl.model.params.PlasticityParams`) names, set up with ``p``."""
+    try:
+        target = REGISTRY[p.rule]
+    except KeyError:
+        raise ValueError(f"plasticity.rule must be one of {', '.join(REGISTRY)}, got {p.rule!r}") from None
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)(p)

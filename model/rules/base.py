@@ -1,0 +1,77 @@
+"""The protocol every learning rule follows, and the record of one plasticity step.
+
+A rule keeps its own state as named arrays (for example the reward rule's per-class
+baseline); the training loop stores them in checkpoints without knowing what they mean.
+One training presentation asks the rule, in this order:
+
+1. :meth:`LearningRule.explore`: which output, if any, gets the exploration bias;
+2. :meth:`LearningRule.output_bias`: that bias as currents into the outputs (nA);
+3. :meth:`LearningRule.update`: new weights and state from the presentation's spikes;
+4. :meth:`LearningRule.retry`: whether to show the same character again, and to which
+   output the bias then goes.
+
+After each epoch's evaluation, :meth:`LearningRule.assign_outputs` may rename the outputs
+(a rule that is never told the class does so; the reward rule does not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from snn_rl.model.decision import SpikeTimes
+
+RuleState = dict[str, np.ndarray]  #: a rule's state: named arrays, one value per output
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one plasticity step decided."""
+
+    weights: np.ndarray  #: the new weights (nA), shape (n_inputs, n_outputs)
+    baseline: np.ndarray  #: the reward rule's per-class expected reward (passed through otherwise)
+    winner: int  #: the answering output, -1 for none
+    reward: float  #: the scalar reward of the presentation (0 for a rule without reward)
+    reward_error: float  #: reward minus expected reward
+    counts: np.ndarray  #: output spike counts
+
+
+@dataclass(frozen=True)
+class Update:
+    """A rule's step as the training loop sees it: weights, state and what was decided."""
+
+    weights: np.ndarray
+    state: RuleState
+    winner: int
+    reward: float
+    rewarded: bool  #: the reward said "right"
+
+
+class LearningRule(Protocol):
+    """A host-side learning rule. Every method is a pure function of its arguments."""
+
+    name: str
+
+    def initial_state(self, n_outputs: int) -> RuleState:
+        """The state before the first presentation."""
+
+    def initial_weights(self, weights: np.ndarray) -> np.ndarray:
+        """The drawn initial weights (nA) as the rule starts from them."""
+
+    def explore(self, state: RuleState, rng: np.random.Generator) -> int:
+        """The output biased in a training presentation, or -1."""
+
+    def output_bias(self, explored: int, n_outputs: int) -> np.ndarray | None:
+        """Extra current into each output (nA) while the window is on, or None."""
+
+    def update(self, weights: np.ndarray, state: RuleState, pre: SpikeTimes, post: SpikeTimes, target: int,
+               nudge: np.ndarray, explored: int) -> Update:
+        """New weights and state from one presentation's spike times (ms)."""
+
+    def retry(self, update: Update, state: RuleState, rng: np.random.Generator) -> int:
+        """After a presentation: the output to bias in a second showing, or -1 for none."""
+
+    def assign_outputs(self, targets: np.ndarray, counts: np.ndarray, n_classes: int) -> np.ndarray | None:
+        """``order[class]`` = the output that answers for the class, or None to keep them."""

@@ -1,0 +1,55 @@
+"""``snn-rl``: train, test, emulate, deploy and replay from the command line.
+
+Every subcommand is a thin layer over the Python API (:mod:`snn_rl`): it parses the
+arguments, calls one API function and prints its one-line summary. Every input is checked
+before anything is written: a bad argument, data set, parameter, weights file or missing
+simulator gives one line on stderr and exit status 2, and the output is left as it was.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from snn_rl.backends import BackendError
+from snn_rl.cli import deployment, lockstep, training
+from snn_rl.cli.args import EXIT_USAGE, Parser
+from snn_rl.errors import DeploymentError
+
+#: the modules that add subcommands: each has ``add_parser(subparsers)``, which registers
+#: parsers with ``set_defaults(func=...)``
+COMMAND_MODULES = (training, deployment, lockstep)
+
+
+def build_parser() -> Parser:
+    from importlib.metadata import PackageNotFoundError, version
+
+    parser = Parser(prog="snn-rl", description=__doc__.splitlines()[0])
+    try:
+        parser.add_argument("--version", action="version", version=f"snn-rl {version('snn-rl')}")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        pass
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, BackendError, DeploymentError) as exc:  # the input: InputError, DatasetError, StorageError, ...
+        print(f"snn-rl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # the file system (full, read-only, removed under us), not the input
+        print(f"snn-rl: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("snn-rl: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""``snn-rl train``, ``snn-rl test`` and ``snn-rl backends``."""
+
+from __future__ import annotations
+
+from snn_rl import backends
+from snn_rl.cli.args import DATASET_HELP, PARAMS_HELP, non_negative_int, positive_int
+from snn_rl.experiments.evaluation import test
+from snn_rl.experiments.training import train
+from snn_rl.model.params import load_params
+
+
+def cmd_train(args) -> None:
+    params = load_params(args.params)
+    if args.epochs is not None:
+        params = params.replace(training={"max_epochs": args.epochs})
+    result = train(params, args.dataset, args.backend, args.out, seed=args.seed, resume=args.resume,
+                   overwrite=args.overwrite, threads=args.threads, progress=not args.quiet)
+    print(result.describe())
+
+
+def cmd_test(args) -> None:
+    params = load_params(args.params) if args.params else None
+    result = test(args.weights, args.dataset, args.backend, args.out, params=params, repeats=args.repeats,
+                  noise_flips=args.noise_flips, noise_seed=args.noise_seed, threads=args.threads,
+                  overwrite=args.overwrite)
+    print(result.describe())
+
+
+def cmd_backends(args) -> None:
+    for name in backends.names():
+        backend = backends.get(name)
+        try:
+            backend.import_simulator()
+            status = "available"
+        except backends.BackendError as exc:
+            status = f"not available: {exc}"
+        caps = backend.capabilities
+        print(f"{name:10s} training={'yes' if caps.training else 'no':3s} inference={'yes' if caps.inference else 'no':3s} {status}")
+
+
+def _common(p) -> None:
+    p.add_argument("--backend", required=True, help=f"simulator: {', '.join(backends.names())}")
+    p.add_argument("--dataset", default="abcd", help=DATASET_HELP)
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--params", help=PARAMS_HELP)
+    p.add_argument("--threads", type=positive_int, default=1, help="simulator threads (NEST OpenMP)")
+    p.add_argument("--overwrite", action="store_true", help="replace a finished result in --out")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train the network with the host-side reward-modulated STDP loop")
+    _common(p)
+    p.add_argument("--seed", type=non_negative_int, default=1, help="master seed of the run (default: 1)")
+    p.add_argument("--epochs", type=positive_int, help="maximum number of epochs (default from parameters: 200)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the newest good checkpoint in --out (with --overwrite: start again "
+                        "when no checkpoint fits this run)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("test", help="evaluate trained weights with plasticity off")
+    _common(p)
+    p.add_argument("--weights", required=True, help="a run directory or weights.npz file")
+    p.add_argument("--repeats", type=positive_int, default=3, help="presentations per character (default: 3)")
+    p.add_argument("--noise-flips", type=non_negative_int, default=0, help="pixels flipped in each test presentation")
+    p.add_argument("--noise-seed", type=non_negative_int, default=0, help="seed of the input noise")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("backends", help="list backends and whether their simulator is installed")
+    p.set_defaults(func=cmd_backends)

@@ -1,0 +1,58 @@
+"""A finished training run read back: its weights, the parameters it ran with, its data set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from snn_rl.errors import InputError
+from snn_rl.experiments.storage import StorageError, TrainedWeights, load_weights, read_json
+from snn_rl.model.dataset import BUILTIN, Dataset, as_dataset, n_inputs
+from snn_rl.model.params import Params
+
+
+def _folder(weights_path: Path) -> Path:
+    return weights_path if weights_path.is_dir() else weights_path.parent
+
+
+def recorded_params(weights_path: Path) -> Params:
+    """The parameters recorded in ``train.json`` beside a weights file, or the defaults."""
+    summary = _folder(weights_path) / "train.json"
+    if summary.exists():
+        try:
+            return Params.from_dict(read_json(summary)["params"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{summary} has no usable parameters ({exc})") from None
+    return Params()
+
+
+def load_trained(weights_path: Path, dataset: Dataset, params: Params | None = None) -> tuple[TrainedWeights, Params]:
+    """Trained weights that fit ``dataset``, and the parameters to run them with: ``params``
+    or else those recorded beside the weights, with the input encoding the weights were
+    trained with."""
+    weights_path = Path(weights_path)
+    trained = load_weights(weights_path)
+    trained.check_matches(dataset.labels, dataset.shape, str(weights_path))
+    if trained.weights.shape[0] != n_inputs(dataset.n_pixels, trained.input_encoding):
+        raise InputError(f"{weights_path}: {trained.weights.shape[0]} inputs do not fit {dataset.n_pixels} pixels "
+                         f"with encoding {trained.input_encoding}")
+    params = recorded_params(weights_path) if params is None else params
+    if params.network.input_encoding != trained.input_encoding:
+        params = params.replace(network={"input_encoding": trained.input_encoding})
+    return trained, params
+
+
+def load_run(weights: Path | str, dataset: Dataset | str | None = None) -> tuple[TrainedWeights, Dataset, Params]:
+    """Weights, data set and parameters of a trained run; without ``dataset``, the built-in
+    data set recorded in its ``train.json``."""
+    path = Path(weights)
+    if not path.exists():  # named before the data set it would be looked up for
+        raise StorageError(f"{path} does not exist")
+    if dataset is None:
+        summary = _folder(path) / "train.json"
+        recorded = read_json(summary).get("dataset") if summary.exists() else None
+        if recorded not in BUILTIN:
+            raise InputError(f"cannot tell which data set {path} was trained on; pass --dataset")
+        dataset = recorded
+    dataset = as_dataset(dataset)
+    trained, params = load_trained(path, dataset)
+    return trained, dataset, params
