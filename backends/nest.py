@@ -10,8 +10,8 @@
   ``tau_syn_ex``/``tau_syn_in`` are set to ``1e-4`` of the step, so the factor underflows
   to exactly 0.0 and both currents become exactly 0 (spikes in transit are none after the
   rest gap); then the time constants NEST held are written back and ``V_m`` is set to rest.
-  So ``resets_synapses`` is true, as on NEURON, and training need not rebuild the network
-  between epochs. Every presentation therefore starts one time step after the last ended.
+  So every presentation starts from an exact reset, as on NEURON, and training never
+  rebuilds the network between epochs. Every presentation therefore starts one time step after the last ended.
 - PyNN's first ``run()`` on NEST simulates one extra ``min_delay`` and later parameter changes
   act at the kernel's time, one ``min_delay`` after the time PyNN reports: the first
   presentation after set-up would start one time step earlier than every later one. One

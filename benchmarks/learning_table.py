@@ -5,7 +5,7 @@
         [--rest-ms 50 --out runs/learning-rest50] [--table-only --same-weights-as runs/learning-rest50]
 
 Every cell is real runs of the command-line tool, each in a fresh interpreter:
-``snn-rl train --params config/learning/<rule>.yaml`` on the data set (``reward-noise``, the
+``snn-rl train --params <rule>`` (a named parameter set) on the data set (``reward-noise``, the
 reward rule trained with one flipped pixel per presentation, on ``abcd`` only;
 ``reward-digits``, its digits tuning, on ``digits`` only), then ``snn-rl test``
 on the same backend: on the training characters for ``abcd`` and ``alphabet`` (clean, and
@@ -49,12 +49,12 @@ ORIGINAL = {
 TEST_SET = {"abcd": "abcd", "alphabet": "alphabet", "digits": "digits-test"}
 #: presentations per letter in the noisy A-D test (200 in all: a standard error of about 0.02)
 NOISY_REPEATS = 50
-#: rules (config/learning/<rule>.yaml) and the data sets each is tabled on
+#: rules (named parameter sets, model/parameter_sets/<rule>.yaml) and the data sets each is tabled on
 RULES = {"reward": ("abcd", "alphabet"), "reward-noise": ("abcd",), "reward-digits": ("digits",),
          "unsupervised": tuple(TEST_SET)}
-#: one design choice of config/learning/reward.yaml undone: name -> (parameter overrides, why it is there)
+#: one design choice of the parameter set reward undone: name -> (parameter overrides, why it is there)
 ABLATIONS = {
-    "none (config/learning/reward.yaml)": ({}, "the full rule"),
+    "none (parameter set reward)": ({}, "the full rule"),
     "input_encoding: ones": ({"network": {"input_encoding": "ones"}}, "ON/OFF channels: no pattern is a subset of another"),
     "inhibition_delay_ms: 1.0": ({"network": {"inhibition_delay_ms": 1.0}}, "fast inhibition: the best-matching output silences the rest"),
     "weight_sum_nA: 0 (no normalisation)": ({"plasticity": {"weight_sum_nA": 0.0}}, "fixed excitability per output"),
@@ -77,7 +77,9 @@ def _cli(*args: str) -> None:
 
 
 def _rule_file(rule: str) -> Path:
-    return ROOT / "config" / "learning" / f"{rule}.yaml"
+    from snn_rl.model.params import PARAMETER_SETS
+
+    return PARAMETER_SETS / f"{rule}.yaml"
 
 
 def _rule_settings(rule: str, rest_ms: float | None) -> dict:
@@ -91,9 +93,9 @@ def _rule_settings(rule: str, rest_ms: float | None) -> dict:
 
 
 def _rule_params(rule: str, rest_ms: float | None) -> str:
-    """``--params`` for a rule: its file, or its settings with another rest gap (inline JSON)."""
+    """``--params`` for a rule: its name, or its settings with another rest gap (inline JSON)."""
     if rest_ms is None:
-        return str(_rule_file(rule))
+        return rule
     return json.dumps(_rule_settings(rule, rest_ms))
 
 

@@ -5,7 +5,7 @@
 For every backend, in one run on one machine, it prints and writes
 ``loop_cost.{json,tsv,png}``:
 
-- ``loop``: N presentations through the real training loop (:func:`model.training.train` on
+- ``loop``: N presentations through the real training loop (:func:`snn_rl.experiments.training.run_training` on
   A-D, default parameters, criterion stop off, evaluation after each epoch as always), fast
   paths on and (fewer presentations) off. ``loop_ratio`` = the loop's wall time / the wall
   time of one continuous ``run()`` of the same simulated time (N x (window + rest)) on the
@@ -18,7 +18,7 @@ For every backend, in one run on one machine, it prints and writes
   ``growth``: median wall time per presentation of the last 1000 / the first 1000.
 - ``criterion``: training wall time to criterion (seed 1, at most 200 epochs) for ``abcd``
   with the default parameters and for the 26-letter ``alphabet`` with the rule that learns
-  it (``config/learning/reward.yaml``; the default rule does not reach the criterion there);
+  it (the parameter set ``reward``; the default rule does not reach the criterion there);
   import and set-up time apart.
 - ``scaling``: cost per presentation through the same loop for inputs x outputs from
   15 x 4 to 1024 x 100 on a synthetic data set (random patterns, half the inputs on),
@@ -52,7 +52,7 @@ if str(ROOT) not in sys.path:
 SIZES = ((15, 4), (64, 10), (256, 26), (1024, 100))
 QUICK_SIZES = ((15, 4), (64, 10))
 #: the parameters that learn the 26 letters (the criterion section trains the alphabet with them)
-ALPHABET_RULE = "config/learning/reward.yaml"
+ALPHABET_RULE = "reward"  #: the named parameter set
 PHASES = ("run", "read", "plasticity", "write", "drive", "rebuild", "checkpoint", "other")
 
 
@@ -90,18 +90,19 @@ class LoopTimer:
         setattr(obj, name, timed)
 
     def instrument(self, backend) -> None:
-        import model.training
+        from snn_rl.experiments import checkpoints, training
+        from snn_rl.model.rules.reward import RewardRule
+        from snn_rl.model.rules.unsupervised import UnsupervisedRule
 
         self.wrap(backend, "reset_state", "drive", marks_presentation=True)
         self.wrap(backend, "set_input_currents", "drive")
         self.wrap(backend, "run", "run")
         self.wrap(backend, "read_spikes", "read")
         self.wrap(backend, "write_weights", "write")
-        for name in ("plasticity_step", "update_success", "_exploration_bias"):
-            if hasattr(model.training, name):
-                self.wrap(model.training, name, "plasticity")
-        self.wrap(model.training, "_save", "checkpoint", per_call=True)
-        for obj, name in ((backend, "setup"), (backend, "end"), (model.training, "CharacterNetwork")):
+        for rule in (RewardRule, UnsupervisedRule):  # the rule's whole step: eligibility, reward, update
+            self.wrap(rule, "update", "plasticity")
+        self.wrap(checkpoints, "save", "checkpoint", per_call=True)
+        for obj, name in ((backend, "setup"), (backend, "end"), (training, "CharacterNetwork")):
             self.wrap(obj, name, "build", per_call=True)
 
     def rebuild_seconds(self) -> float:
@@ -113,7 +114,7 @@ class LoopTimer:
 
 def _synthetic(n_inputs: int, n_outputs: int, seed: int = 0):
     """``n_outputs`` random patterns of ``n_inputs`` pixels, each pixel on with p = 0.5."""
-    from model.dataset import Dataset
+    from snn_rl.model.dataset import Dataset
 
     rng = np.random.default_rng(seed)
     images = (rng.random((n_outputs, n_inputs, 1)) < 0.5).astype(int)
@@ -123,7 +124,7 @@ def _synthetic(n_inputs: int, n_outputs: int, seed: int = 0):
 
 def _scaled_params(n_inputs: int, epochs: int, stop_at_criterion: bool):
     """Default parameters, every weight and weight step (nA) x 15 / ``n_inputs``."""
-    from model.params import Params
+    from snn_rl.model.params import Params
 
     p = Params()
     k = 15.0 / n_inputs
@@ -135,7 +136,7 @@ def _scaled_params(n_inputs: int, epochs: int, stop_at_criterion: bool):
 
 
 def _dataset(spec: dict):
-    from model.dataset import builtin
+    from snn_rl.model.dataset import builtin
 
     if spec["dataset"] == "synthetic":
         return _synthetic(spec["n_inputs"], spec["n_outputs"])
@@ -144,16 +145,15 @@ def _dataset(spec: dict):
 
 def measure_loop(spec: dict) -> dict:
     """Train for ``spec['epochs']`` epochs (or to criterion) and time every phase."""
-    import backends
-    from model.training import train
+    from snn_rl import backends
+    from snn_rl.experiments.training import run_training
+    from snn_rl.model.params import load_params
 
     dataset = _dataset(spec)
     if spec["dataset"] == "synthetic":
         params = _scaled_params(dataset.n_pixels, spec["epochs"], spec["stop_at_criterion"])
     else:
-        from snn_rl.cli import load_params
-
-        params = load_params(str(ROOT / spec["params"]) if spec.get("params") else None)
+        params = load_params(spec.get("params"))
         params = params.replace(training={"max_epochs": spec["epochs"], "stop_at_criterion": spec["stop_at_criterion"]})
     t0 = time.perf_counter()
     backend = backends.get(spec["backend"], fast=spec["fast"])
@@ -162,18 +162,17 @@ def measure_loop(spec: dict) -> dict:
     timer = LoopTimer()
     timer.instrument(backend)
     with tempfile.TemporaryDirectory() as tmp:
-        result = train(backend, dataset, params, seed=spec.get("seed", 1), run_dir=Path(tmp),
-                       threads=spec.get("threads", 1), progress=False)
-    s = result.summary
+        trained, s = run_training(backend, dataset, params, seed=spec.get("seed", 1), run_dir=Path(tmp),
+                                  threads=spec.get("threads", 1), progress=False)
     n = len(timer.starts)
     steps = np.diff(np.array(timer.starts))
     window = min(1000, steps.size // 2) if steps.size >= 2 else 0
     per = {ph: 1000.0 * timer.seconds[ph] / n for ph in PHASES if ph not in ("rebuild", "other")}
     per["rebuild"] = 1000.0 * timer.rebuild_seconds() / n
     per["other"] = 1000.0 * s["wall_seconds"] / n - sum(per.values())
-    saves = timer.calls["_save"]
+    saves = timer.calls["save"]
     k = min(100, len(saves) // 2)
-    weights = result.trained.weights
+    weights = trained.weights
     return {
         "n_inputs": int(weights.shape[0]),
         "n_outputs": int(weights.shape[1]),
@@ -204,17 +203,17 @@ def measure_continuous(spec: dict) -> dict:
     to the loop's input, but on NEST a current generator sends an event to its target every
     time step, which made that "floor" slower than the loop itself.
     """
-    import backends
-    from model.dataset import encode, n_inputs
-    from model.network import CharacterNetwork, initial_weights, input_gains
-    from model.params import Params
-    from model.training import _generators
+    from snn_rl import backends
+    from snn_rl.model.dataset import encode, n_inputs
+    from snn_rl.model.network import CharacterNetwork, initial_weights, input_gains
+    from snn_rl.model.params import Params
+    from snn_rl.experiments.checkpoints import seed_streams
 
     dataset = _dataset(spec)
     params = (_scaled_params(dataset.n_pixels, 1, False) if spec["dataset"] == "synthetic" else Params())
     net_p = params.network
     n_in = n_inputs(dataset.n_pixels, net_p.input_encoding)
-    init_rng = _generators(spec.get("seed", 1))[0]  # the training run's gains and weights
+    init_rng = seed_streams(spec.get("seed", 1)).init  # the training run's gains and weights
     gains = input_gains(n_in, net_p.input_jitter, init_rng)
     weights = initial_weights(n_in, len(dataset), net_p, init_rng)
     backend = backends.get(spec["backend"], fast=spec["fast"])
@@ -437,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         kind, spec = args.worker
         print(json.dumps(WORKERS[kind](json.loads(spec))))
         return 0
-    import backends
+    from snn_rl import backends
 
     names = args.backends or ["nest", "neuron"]
     unknown = [n for n in names if n not in backends.names()]

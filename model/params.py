@@ -127,10 +127,17 @@ class Params:
 
     def replace(self, **sections: dict[str, Any]) -> "Params":
         """A copy with some fields of some sections changed: ``replace(training={...})``."""
-        merged = self.to_dict()
-        for section, values in sections.items():
-            merged.setdefault(section, {}).update(values)
-        return Params.from_dict(merged)
+        return self.merged(sections)
+
+    def merged(self, overrides: dict[str, Any]) -> "Params":
+        """A copy with the (partial, nested) ``overrides`` laid over it, checked like
+        :meth:`from_dict`: ``merged({"network": {"cell": {"tau_m": 10.0}}})``."""
+        def merge(base: dict, over: dict) -> dict:
+            return {**base, **{k: merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+                               for k, v in over.items()}}
+
+        _check_keys(Params, overrides or {}, "")
+        return Params.from_dict(merge(self.to_dict(), overrides or {}))
 
     def validate(self) -> None:
         n, p, t = self.network, self.plasticity, self.training

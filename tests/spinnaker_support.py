@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CFG_DIR = ROOT / "config" / "spinnaker"
+CFG_DIR = ROOT / "backends" / "spinnaker_cfg"
 
 
 def isolated_env(tmp_path: Path, cfg_text: str | None) -> dict[str, str]:

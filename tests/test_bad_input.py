@@ -33,8 +33,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, cli_env, run_cli
-from model.storage import load_weights, save_weights
-from model.training import checkpoint_paths
+from snn_rl.experiments.storage import load_weights, save_weights
+from snn_rl.experiments.checkpoints import checkpoint_paths
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 PROFILE_NOTICE = "Using workflow specific profile profiles/default for setting default command line arguments."

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from model.dataset import (
+from snn_rl.model.dataset import (
     SEED_BITMAPS, DatasetError, builtin, encode, flip_pixels, load, n_inputs, parse,
 )
 

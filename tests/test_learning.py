@@ -2,7 +2,7 @@
 noise and the 8 x 8 digits (issue 6).
 
 Pure functions first (class assignment, the digits split), then short runs on NEST and
-NEURON: the reward rule's configuration (config/learning/reward.yaml) learns A-D and stays
+NEURON: the reward rule's parameter set (``reward``) learns A-D and stays
 right with a flipped pixel; the unsupervised baseline trains, names its outputs and tests
 back to the accuracy it trained to; a data set with many images per class trains through
 the same loop. The full alphabet and digits figures come from benchmarks/learning_table.py.
@@ -15,22 +15,19 @@ import json
 import numpy as np
 import pytest
 
-import backends
-from conftest import ROOT, run_cli
-from model.dataset import DIGITS_SPLIT_SEED, Dataset, load
-from model.evaluation import Evaluation
-from model.params import Params
-from model.training import train
-from model.unsupervised import assign_classes, relabel, unsupervised_step, win_matrix
+import snn_rl
+from conftest import run_cli
+from snn_rl.experiments.evaluation import Evaluation
+from snn_rl.model.dataset import DIGITS_SPLIT_SEED, Dataset, load
+from snn_rl.model.params import PARAMETER_SETS, Params, load_params
+from snn_rl.model.rules.unsupervised import assign_classes, unsupervised_step, win_matrix
 
-REWARD = ROOT / "config" / "learning" / "reward.yaml"
-UNSUPERVISED = ROOT / "config" / "learning" / "unsupervised.yaml"
+REWARD = PARAMETER_SETS / "reward.yaml"
+UNSUPERVISED = PARAMETER_SETS / "unsupervised.yaml"
 
 
 def _params(path, **sections) -> Params:
-    import yaml
-
-    return Params.from_dict(yaml.safe_load(path.read_text())).replace(**sections)
+    return load_params(str(path)).replace(**sections)
 
 
 # --- the unsupervised baseline's pure parts ------------------------------------------------
@@ -53,7 +50,7 @@ def test_relabel_renames_outputs_and_recomputes_answers():
     ev = Evaluation(labels=("a", "b"), targets=[0, 1], answers=[1, 0],
                     counts=[np.array([0, 3]), np.array([2, 0])], output_spikes=[[[], [1.0]], [[2.0], []]])
     assert ev.accuracy == 0.0
-    re = relabel(ev, np.array([1, 0]))
+    re = ev.relabelled(np.array([1, 0]))
     assert re.accuracy == 1.0 and re.answers == [0, 1]
     assert re.output_spikes[0] == [[1.0], []]
 
@@ -92,7 +89,7 @@ def test_digits_split_is_fixed_stratified_and_covers_every_image_once():
 
 
 def test_dataset_rejects_targets_outside_its_classes():
-    from model.dataset import DatasetError
+    from snn_rl.model.dataset import DatasetError
 
     with pytest.raises(DatasetError, match="class index"):
         Dataset(name="x", labels=("a", "b"), images=np.zeros((3, 2, 2)), targets=np.array([0, 1, 2]))
@@ -158,7 +155,7 @@ def test_many_images_per_class_and_training_noise_go_through_the_loop(tmp_path):
     pick = np.concatenate([np.flatnonzero(digits.targets == c)[:4] for c in range(3)])
     small = Dataset(name="digits-small", labels=("0", "1", "2"), images=digits.images[pick], targets=digits.targets[pick])
     params = _params(REWARD, training={"max_epochs": 2, "stop_at_criterion": False, "noise_flips": 2})
-    runs = [train(backends.get("nest"), small, params, seed, tmp_path / f"s{seed}-{i}", progress=False)
+    runs = [snn_rl.train(params, small, "nest", tmp_path / f"s{seed}-{i}", seed=seed, progress=False)
             for i, seed in enumerate((3, 3, 4))]
     first = runs[0].summary
     assert first["epochs_run"] == 2 and first["labels"] == ["0", "1", "2"]

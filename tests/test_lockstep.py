@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from model.dataset import builtin
-from model.lockstep import (
-    Recording, compare, compare_all, load_protocol, load_recording, make_protocol, save_protocol, save_recording,
+from snn_rl.analysis.agreement import compare, compare_all
+from snn_rl.experiments.lockstep import (
+    Recording, load_protocol, load_recording, make_protocol, save_protocol, save_recording,
 )
-from model.params import Params
-from model.storage import StorageError, TrainedWeights, save_weights
+from snn_rl.experiments.storage import StorageError, TrainedWeights, save_weights
+from snn_rl.model.dataset import builtin
+from snn_rl.model.params import Params
 
 
 def _trained(seed: int = 0) -> TrainedWeights:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from model.params import Params
+from snn_rl.model.params import Params
 
 
 def test_round_trip_through_a_dict():

@@ -207,8 +207,8 @@ def test_killed_job_is_rerun_and_its_output_never_taken_as_done(tmp_path):
 
 def _fake_runs(root: Path, accuracy: dict) -> tuple[list[Path], list[Path], list]:
     """train.json/weights.npz per (backend, seed) and test.json/raster.png per test key."""
-    from model.compare import TestKey
-    from model.storage import TrainedWeights, save_weights, write_json
+    from snn_rl.analysis.compare import TestKey
+    from snn_rl.experiments.storage import TrainedWeights, save_weights, write_json
 
     trains, tests, keys = [], [], []
     for backend in ("nest", "neuron"):
@@ -242,8 +242,8 @@ def test_compare_tables_and_report_from_results(tmp_path):
     """model.compare and model.report on made-up results whose numbers are known."""
     import matplotlib.pyplot as plt
 
-    from model.compare import TestKey, compare_dataset
-    from model.report import write_report
+    from snn_rl.analysis.compare import TestKey, compare_dataset
+    from snn_rl.analysis.report import write_report
 
     fig = plt.figure(figsize=(1, 1))
     fig.savefig(tmp_path / "weights_fig.png")

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from model.params import PlasticityParams
-from model.plasticity import (
-    eligibility, plasticity_step, reward, reward_error, update_baseline, update_weights, winner,
-)
+from snn_rl.model.params import PlasticityParams
+from snn_rl.model.decision import winner
+from snn_rl.model.rules.reward import plasticity_step, reward, reward_error, update_baseline, update_weights
+from snn_rl.model.rules.stdp import eligibility
 
 P = PlasticityParams()
 
@@ -129,12 +129,12 @@ def test_plasticity_step_potentiates_the_right_winner_and_depresses_a_wrong_one(
     assert bad.reward < 0 and bad.weights[0, 0] < 1.0 and bad.baseline[1] < 0
 
 
-# --- the alphabet-capable parts of the rule (config/learning/reward.yaml) ------------------
+# --- the alphabet-capable parts of the rule (parameter set reward) -------------------------
 
-from model.plasticity import (  # noqa: E402
-    answering, choose_exploration, normalise, output_reward_error, update_success,
-)
-from model.params import Params  # noqa: E402
+from snn_rl.model.decision import answering  # noqa: E402
+from snn_rl.model.params import Params  # noqa: E402
+from snn_rl.model.rules.reward import choose_exploration, output_reward_error, update_success  # noqa: E402
+from snn_rl.model.rules.stdp import normalise  # noqa: E402
 
 
 def _parts(**kw):

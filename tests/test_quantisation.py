@@ -21,8 +21,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from model import quantisation as q
-from model.params import Params
+from snn_rl.model import quantisation as q
+from snn_rl.model.params import Params
 from spinnaker_support import isolated_env, virtual_cfg
 
 # expected maximum input M (nA) -> shift: p = ceil(max(0, log2 M)), +1 if 2**p <= M, 0 for M <= 0

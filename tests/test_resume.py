@@ -28,9 +28,9 @@ import numpy as np
 import pytest
 
 from conftest import INSTALLED_BACKENDS, ROOT, cli_env, run_cli
-from model import storage
-from model.storage import StorageError, load_checkpoint, load_weights, save_checkpoint
-from model.training import CHECKPOINT_DIR, checkpoint_paths
+from snn_rl.experiments import storage
+from snn_rl.experiments.storage import StorageError, load_checkpoint, load_weights, save_checkpoint
+from snn_rl.experiments.checkpoints import CHECKPOINT_DIR, checkpoint_paths
 
 EPOCHS = 12
 #: short runs that never stop early, so an interrupted run has something left to do
@@ -269,7 +269,7 @@ def test_run_records_its_provenance(reference, backend_name):
         assert prov["git_commit"].split("+")[0] == head.stdout.strip()
     assert summary["seed"] == SEED and summary["backend"] == backend_name
     assert summary["params"]["training"]["max_epochs"] == EPOCHS
-    from model.params import Params
+    from snn_rl.model.params import Params
 
     assert Params.from_dict(summary["params"]).to_dict() == summary["params"]  # complete and valid
 
@@ -326,36 +326,35 @@ def test_overwrite_removes_the_old_result_before_training(reference, tmp_path):
 
 
 @pytest.mark.simulator
-def test_backend_without_synaptic_reset_is_rebuilt_each_epoch(tmp_path):
-    """A backend that cannot clear its synaptic currents (``resets_synapses = False``) gets a
-    fresh network at every epoch boundary, so its resumed runs are exact too. Shown with
-    NEST's adapter declaring that it cannot: one set-up per epoch, and the resumed run equal."""
+def test_backend_whose_weights_cannot_be_written_is_rebuilt_at_every_write(tmp_path):
+    """A backend that cannot change the weights of a built network (``weights_writable =
+    False``, as sPyNNaker) gets the network built anew after every weight write: the training
+    loop consults the capability. Shown with NEST's adapter declaring that it cannot: one
+    set-up per training presentation, and the same weights and learning curve, bit for bit,
+    as writing them in place."""
     import dataclasses
 
-    from backends.nest import NestBackend
-    from model.dataset import builtin
-    from model.params import Params
-    from model.training import train
+    from snn_rl import backends
+    from snn_rl.backends.nest import FastNestBackend
+    from snn_rl.experiments.training import run_training
+    from snn_rl.model.dataset import builtin
+    from snn_rl.model.params import Params
 
-    class NestWithoutReset(NestBackend):
-        capabilities = dataclasses.replace(NestBackend.capabilities, resets_synapses=False)
+    class NestRebuilt(FastNestBackend):
+        capabilities = dataclasses.replace(FastNestBackend.capabilities, weights_writable=False)
         setups = 0
 
         def _setup(self, timestep_ms, threads):
-            NestWithoutReset.setups += 1
+            NestRebuilt.setups += 1
             super()._setup(timestep_ms, threads)
 
-    params = Params().replace(training={"stop_at_criterion": False, "max_epochs": 4})
-    whole = train(NestWithoutReset(), builtin("abcd"), params, 5, tmp_path / "whole", progress=False)
-    assert NestWithoutReset.setups == 4
-    train(NestWithoutReset(), builtin("abcd"), params.replace(training={"max_epochs": 2}), 5, tmp_path / "split",
-          progress=False)
-    resumed = train(NestWithoutReset(), builtin("abcd"), params, 5, tmp_path / "split", resume=True, progress=False)
-    assert resumed.summary["resumed_from_epoch"] == 2
-    assert np.array_equal(resumed.trained.weights, whole.trained.weights)
-    assert resumed.summary["learning_curve"] == whole.summary["learning_curve"]
-    a, b = _final_state(tmp_path / "whole"), _final_state(tmp_path / "split")
-    assert all(np.array_equal(a["arrays"][k], b["arrays"][k]) for k in a["arrays"])
+    params = Params().replace(training={"stop_at_criterion": False, "max_epochs": 2})
+    data = builtin("abcd")
+    in_place, in_place_summary = run_training(backends.get("nest"), data, params, 5, tmp_path / "a", progress=False)
+    rebuilt, rebuilt_summary = run_training(NestRebuilt(), data, params, 5, tmp_path / "b", progress=False)
+    assert NestRebuilt.setups == 1 + 2 * data.n_images
+    assert np.array_equal(rebuilt.weights, in_place.weights)
+    assert rebuilt_summary["learning_curve"] == in_place_summary["learning_curve"]
 
 
 @pytest.mark.simulator

@@ -33,14 +33,15 @@ import math
 import numpy as np
 import pytest
 
-import backends
-from backends.nest import NestBackend
-from backends.neuron import NeuronBackend
+from snn_rl import backends
+from snn_rl.backends.nest import NestBackend
+from snn_rl.backends.neuron import NeuronBackend
 from conftest import INSTALLED_BACKENDS
-from model.dataset import builtin, encode
-from model.network import CharacterNetwork
-from model.params import CellParams, NetworkParams, Params, PlasticityParams
-from model.plasticity import eligibility, plasticity_step
+from snn_rl.model.dataset import builtin, encode
+from snn_rl.model.network import CharacterNetwork
+from snn_rl.model.params import CellParams, NetworkParams, Params, PlasticityParams
+from snn_rl.model.rules.reward import plasticity_step
+from snn_rl.model.rules.stdp import eligibility
 
 #: backends validated here: every registered one except "spinnaker", which needs a board
 #: (sPyNNaker's virtual board returns no recordings)

@@ -1,7 +1,7 @@
 """SpiNNaker targets: the sPyNNaker backend, the emulated target, deploy and emulate.
 
 Everything runs without a SpiNNaker machine: sPyNNaker maps on a virtual board (the
-project's ``config/spinnaker/virtual.cfg``, a version 5 board), each in a separate process
+project's ``backends/spinnaker_cfg/virtual.cfg``, a version 5 board), each in a separate process
 with a private home, cfg and working directory (``spinnaker_support.isolated_env``).
 """
 
@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backends import spinnaker as spinn
-from model.dataset import builtin
-from model.evaluation import Evaluation
-from model.storage import TrainedWeights, save_weights
-from snn_rl.deploy import diagnose
+from snn_rl.backends import spinnaker as spinn
+from snn_rl.model.dataset import builtin
+from snn_rl.experiments.evaluation import Evaluation
+from snn_rl.experiments.storage import TrainedWeights, save_weights
+from snn_rl.deployment.emulation import diagnose
 from spinnaker_support import CFG_DIR, ROOT, isolated_env, virtual_cfg
 
 
@@ -115,8 +115,8 @@ def test_bundle_runs_standalone_on_nest_with_the_backend_as_its_argument(trained
 def test_bundle_rest_gap_lets_a_run_without_resets_decay():
     """Training resets the state before every presentation, so a short rest gap trains the
     same weights; run.py shows the characters back to back without resets and keeps 50 ms."""
-    from model.params import Params
-    from snn_rl.deploy import CONTINUOUS_REST_MS, network_json
+    from snn_rl.model.params import Params
+    from snn_rl.deployment.spinnaker import CONTINUOUS_REST_MS, network_json
 
     trained = TrainedWeights(weights=np.full((15, 4), 0.5), input_gains=np.ones(15), labels=tuple("ABCD"),
                              image_shape=(5, 3), input_encoding="ones")
@@ -162,7 +162,7 @@ def test_diagnose_separates_time_step_from_quantisation():
 
 
 def test_emulated_backend_writes_the_weights_the_chip_holds():
-    from backends.spinnaker_emulated import SpinnakerArithmetic
+    from snn_rl.backends.spinnaker_emulated import SpinnakerArithmetic
 
     w = np.array([[0.0009, 1.0], [2.9, 0.1]])
     # max |w| 2.9 x 2 inputs = 5.8 -> shift 3, one unit = 1/4096 nA
@@ -173,10 +173,10 @@ def test_emulated_backend_writes_the_weights_the_chip_holds():
 # --- the sPyNNaker backend ------------------------------------------------------------------
 REBUILD_PROBE = textwrap.dedent("""
     import numpy as np
-    import backends
-    from model.network import CharacterNetwork
-    from model.params import Params
-    from model import quantisation as q
+    from snn_rl import backends
+    from snn_rl.model.network import CharacterNetwork
+    from snn_rl.model.params import Params
+    from snn_rl.model import quantisation as q
 
     backend = backends.get("spinnaker")
     p = backend.constrain(Params()).network
@@ -272,7 +272,7 @@ def test_submit_needs_credentials_and_a_collab(tmp_path):
 
 
 def test_a_bundle_that_fails_on_the_virtual_board_reports_the_error(tmp_path):
-    from snn_rl.deploy import virtual_map
+    from snn_rl.deployment.spinnaker import virtual_map
 
     run = synthetic_run(tmp_path / "run", "abcd")
     bundle = tmp_path / "b"

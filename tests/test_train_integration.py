@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import INSTALLED_BACKENDS, run_cli
-from model.storage import load_weights
+from snn_rl.experiments.storage import load_weights
 
 SEEDS = (1, 2, 3, 4, 5)
 

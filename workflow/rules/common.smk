@@ -1,6 +1,5 @@
 """Config validation, the derived lists every rule uses, and the input functions."""
 
-import json
 import sys
 from itertools import product
 
@@ -8,10 +7,9 @@ import jsonschema
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-# the model's own parameter records check the model: section (workflow.basedir is the project root)
-sys.path.insert(0, workflow.basedir)
-from model.dataset import BUILTIN  # noqa: E402
-from model.params import Params  # noqa: E402
+# the model's own parameter records check the parameters: and model: sections
+from snn_rl.model.dataset import BUILTIN
+from snn_rl.model.params import load_params
 
 
 def _stop(message):
@@ -51,12 +49,20 @@ def _check_model_overrides(overrides, defaults, prefix):
             raise ValueError(f"config key {where} must be {type(default).__name__}, got {value!r}")
 
 
-def _check_config():
-    _check_model_overrides(config["model"], Params().to_dict(), "model")
+def model_params():
+    """The model's parameters: the named set or file of ``parameters`` with ``model`` laid over it."""
     try:
-        Params.from_dict(config["model"])
+        base = load_params(config["parameters"])
+    except ValueError as exc:
+        raise ValueError(f"config key parameters: {exc}") from None
+    _check_model_overrides(config["model"], base.to_dict(), "model")
+    try:
+        return base.merged(config["model"])
     except (TypeError, ValueError) as exc:
         raise ValueError(f"config key model: {exc}") from None
+
+
+def _check_config():
     for name in config["datasets"]:
         if name not in BUILTIN and name not in config["dataset_files"]:
             raise ValueError(f"config key datasets: {name!r} is neither a built-in data set "
@@ -85,11 +91,10 @@ LOCKSTEP_REFERENCE = (LOCKSTEP["reference_backend"] or BACKENDS[0],
                       SEEDS[0] if LOCKSTEP["reference_seed"] is None else LOCKSTEP["reference_seed"])
 try:
     _check_config()
+    #: the full parameter set every training job runs with (a change reruns training)
+    MODEL_PARAMS = model_params().to_dict()
 except ValueError as exc:
     _stop(str(exc))
-
-#: the model parameters, as the JSON object ``snn-rl --params`` takes (a change reruns training)
-MODEL_PARAMS = json.dumps(config["model"], sort_keys=True)
 
 RUN = "runs/{dataset}/{backend}/seed{seed}"
 TEST = "runs/{dataset}/{backend}/seed{seed}/test/{test_backend}/flips{flips}"

@@ -1,19 +1,14 @@
-"""What every rule script shares: this project on ``sys.path``, the job's output in its log,
-and ``snn-rl`` commands run in-process.
+"""What every rule script shares: the job's output in its log.
 
-Rule scripts run with whatever Python the rule's environment provides (the project's
-``.venv``, or the conda environment of ``--sdm conda``), so the project is imported from
-this checkout rather than from an installation.
+Rule scripts call the project's Python API (``snn_rl``) with the values Snakemake hands
+them; the package is imported from the environment the rule runs in (the project's
+``.venv``, where ``./run.sh`` installs it).
 """
 
 import contextlib
 import os
 import sys
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 @contextlib.contextmanager
@@ -35,13 +30,3 @@ def logged(path):
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
-
-
-def snn_rl(*argv) -> None:
-    """Run one ``snn-rl`` command in this process; a non-zero exit status fails the job."""
-    from snn_rl.cli import main
-
-    args = [str(a) for a in argv]
-    code = main(args)
-    if code:
-        raise SystemExit(f"snn-rl {' '.join(args)} failed with exit status {code}; the job's log has the details")

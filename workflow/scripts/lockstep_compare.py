@@ -1,7 +1,11 @@
-"""Rule lockstep_compare: ``snn-rl lockstep compare`` of every backend's recording."""
+"""Rule lockstep_compare: :func:`snn_rl.agreement` of every backend's recording."""
 
-from job import logged, snn_rl
+from job import logged
 
 with logged(snakemake.log[0]):
-    snn_rl("lockstep", "compare", *snakemake.input.recordings, "--tau-ms", snakemake.params.tau_ms,
-           "--figure", snakemake.output.figure, "--out", snakemake.output.agreement)
+    import snn_rl
+
+    pairs = snn_rl.agreement(snakemake.input.recordings, snakemake.output.agreement, tau_ms=snakemake.params.tau_ms,
+                             figure=snakemake.output.figure)
+    for p in pairs:
+        print(f"lockstep {p['a']} vs {p['b']}: exact count match {p['all']['exact_match_rate']:.4f}")

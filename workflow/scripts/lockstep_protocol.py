@@ -1,9 +1,12 @@
-"""Rule lockstep_protocol: ``snn-rl lockstep protocol`` around the reference run's weights."""
+"""Rule lockstep_protocol: :func:`snn_rl.lockstep_protocol` around the reference run's weights."""
 
-from job import logged, snn_rl
+from job import logged
 
 p = snakemake.params
 with logged(snakemake.log[0]):
-    snn_rl("lockstep", "protocol", "--weights", snakemake.input.weights, "--dataset", p.dataset,
-           "--windows", p.windows, "--seed", p.seed, "--weight-jitter-nA", p.weight_jitter_nA,
-           "--noise-flips", p.noise_flips, "--out", snakemake.output.protocol)
+    import snn_rl
+
+    protocol = snn_rl.lockstep_protocol(snakemake.input.weights, p.dataset, snakemake.output.protocol,
+                                        windows=p.windows, seed=p.seed, weight_jitter_nA=p.weight_jitter_nA,
+                                        noise_flips=p.noise_flips)
+    print(f"lockstep protocol: {protocol.n_windows} windows -> {snakemake.output.protocol}")

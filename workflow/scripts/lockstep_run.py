@@ -1,8 +1,11 @@
-"""Rule lockstep_run: ``snn-rl lockstep run`` on one backend."""
+"""Rule lockstep_run: :func:`snn_rl.replay` of the protocol on one backend."""
 
-from job import logged, snn_rl
+from job import logged
 
 with logged(snakemake.log[0]):
-    snn_rl("lockstep", "run", "--backend", snakemake.wildcards.lockstep_backend,
-           "--protocol", snakemake.input.protocol, "--threads", snakemake.threads,
-           "--out", snakemake.output.recording)
+    import snn_rl
+
+    recording = snn_rl.replay(snakemake.input.protocol, snakemake.wildcards.lockstep_backend,
+                              snakemake.output.recording, threads=snakemake.threads)
+    print(f"lockstep replay on {recording.backend}: {recording.n_windows} windows in "
+          f"{recording.wall_seconds:.1f} s -> {snakemake.output.recording}")

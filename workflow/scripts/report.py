@@ -1,11 +1,11 @@
-"""Rule report: the self-contained HTML report (model.report)."""
+"""Rule report: the self-contained HTML report (snn_rl.analysis.report)."""
 
 from pathlib import Path
 
 from job import logged
 
 with logged(snakemake.log[0]):
-    from model.report import write_report
+    from snn_rl.analysis.report import write_report
 
     # the input lists follow the order of the data sets (workflow/rules/common.smk)
     datasets = snakemake.params.datasets

@@ -1,10 +1,13 @@
-"""Rule deploy_spinnaker: ``snn-rl deploy --target spinnaker --virtual`` of one trained network."""
+"""Rule deploy_spinnaker: :func:`snn_rl.deploy` of one trained network, mapped on a virtual board."""
 
 from pathlib import Path
 
-from job import logged, snn_rl
+from job import logged
 
-out = Path(snakemake.output.report).parent
 with logged(snakemake.log[0]):
-    snn_rl("deploy", "--target", "spinnaker", "--weights", Path(snakemake.input.weights).parent,
-           "--dataset", snakemake.params.dataset, "--repeats", snakemake.params.repeats, "--virtual", "--out", out, "--overwrite")
+    import snn_rl
+
+    result = snn_rl.deploy(Path(snakemake.input.weights).parent, Path(snakemake.output.report).parent,
+                           target="spinnaker", dataset=snakemake.params.dataset, repeats=snakemake.params.repeats,
+                           virtual=True, overwrite=True)
+    print("\n".join(result.describe()))

@@ -1,10 +1,12 @@
-"""Rule emulate_spinnaker: ``snn-rl emulate`` of one trained network."""
+"""Rule emulate_spinnaker: :func:`snn_rl.emulate` of one trained network."""
 
 from pathlib import Path
 
-from job import logged, snn_rl
+from job import logged
 
-out = Path(snakemake.output.result).parent
 with logged(snakemake.log[0]):
-    snn_rl("emulate", "--weights", Path(snakemake.input.weights).parent, "--dataset", snakemake.params.dataset,
-           "--repeats", snakemake.params.repeats, "--out", out, "--overwrite")
+    import snn_rl
+
+    result = snn_rl.emulate(Path(snakemake.input.weights).parent, Path(snakemake.output.result).parent,
+                            dataset=snakemake.params.dataset, repeats=snakemake.params.repeats, overwrite=True)
+    print(result.describe())
