@@ -184,7 +184,8 @@ REBUILD_PROBE = textwrap.dedent("""
     w1 = np.full((15, 4), 0.5)
     net = CharacterNetwork(backend, p, w1, np.ones(15))
     w2 = np.random.default_rng(0).uniform(0.0, 2.0, size=(15, 4))
-    net.set_weights(w2)                    # sPyNNaker cannot set weights: the network is rebuilt
+    assert not backend.capabilities.weights_writable
+    net = net.with_weights(w2)             # sPyNNaker cannot set weights: the network is built anew
     backend.sim.run(1.0)                   # map the rebuilt network (the adapter's run stops on a virtual board)
     got = net.get_weights()
     backend.end()

@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from snn_rl.model.decision import SpikeTimes
+from snn_rl.model.rules.stdp import normalise
 
 RuleState = dict[str, np.ndarray]  #: a rule's state: named arrays, one value per output
 
@@ -75,3 +76,32 @@ class LearningRule(Protocol):
 
     def assign_outputs(self, targets: np.ndarray, counts: np.ndarray, n_classes: int) -> np.ndarray | None:
         """``order[class]`` = the output that answers for the class, or None to keep them."""
+
+
+class RuleDefaults:
+    """What most rules share: set up with their parameters (``p``:
+    :class:`~snn_rl.model.params.PlasticityParams`), a per-output ``baseline`` and
+    ``success`` as state, normalised initial weights, no exploration, no renaming."""
+
+    name = ""
+
+    def __init__(self, p):
+        self.p = p
+
+    def initial_state(self, n_outputs: int) -> RuleState:
+        return {"baseline": np.zeros(n_outputs), "success": np.zeros(n_outputs)}
+
+    def initial_weights(self, weights: np.ndarray) -> np.ndarray:
+        return normalise(weights, self.p)
+
+    def explore(self, state: RuleState, rng: np.random.Generator) -> int:
+        return -1
+
+    def output_bias(self, explored: int, n_outputs: int) -> np.ndarray | None:
+        return None
+
+    def retry(self, update: Update, state: RuleState, rng: np.random.Generator) -> int:
+        return -1
+
+    def assign_outputs(self, targets, counts, n_classes) -> np.ndarray | None:
+        return None

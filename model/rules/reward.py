@@ -42,7 +42,7 @@ import numpy as np
 
 from snn_rl.model.decision import SpikeTimes, answering, spike_counts, winner
 from snn_rl.model.params import PlasticityParams
-from snn_rl.model.rules.base import RuleState, StepResult, Update
+from snn_rl.model.rules.base import RuleDefaults, RuleState, StepResult, Update
 from snn_rl.model.rules.stdp import eligibility, normalise, rescale_columns
 
 
@@ -186,7 +186,7 @@ def plasticity_step(
     )
 
 
-class RewardRule:
+class RewardRule(RuleDefaults):
     """Reward-modulated STDP (the functions above) as a :class:`~snn_rl.model.rules.base.LearningRule`.
 
     State: ``baseline`` (expected reward per class) and ``success`` (per output, running
@@ -196,15 +196,6 @@ class RewardRule:
     """
 
     name = "reward"
-
-    def __init__(self, p: PlasticityParams):
-        self.p = p
-
-    def initial_state(self, n_outputs: int) -> RuleState:
-        return {"baseline": np.zeros(n_outputs), "success": np.zeros(n_outputs)}
-
-    def initial_weights(self, weights: np.ndarray) -> np.ndarray:
-        return normalise(weights, self.p)
 
     def explore(self, state: RuleState, rng: np.random.Generator) -> int:
         if self.p.explore_prob > 0 and self.p.explore_on == "any":
@@ -225,6 +216,3 @@ class RewardRule:
         if self.p.explore_prob > 0 and self.p.explore_on == "wrong" and not update.rewarded:
             return choose_exploration(state["success"], self.p, rng)
         return -1
-
-    def assign_outputs(self, targets, counts, n_classes):
-        return None

@@ -26,7 +26,7 @@ from scipy.optimize import linear_sum_assignment
 
 from snn_rl.model.decision import SpikeTimes, spike_counts, winner
 from snn_rl.model.params import PlasticityParams
-from snn_rl.model.rules.base import RuleState, StepResult, Update
+from snn_rl.model.rules.base import RuleDefaults, StepResult, Update
 from snn_rl.model.rules.stdp import eligibility, normalise, rescale_columns
 
 
@@ -102,34 +102,16 @@ def assign_classes(targets: np.ndarray, counts: np.ndarray, n_classes: int) -> n
     return order
 
 
-class UnsupervisedRule:
+class UnsupervisedRule(RuleDefaults):
     """Pair STDP under winner-take-all (:func:`unsupervised_step`) as a
     :class:`~snn_rl.model.rules.base.LearningRule`: no reward, no exploration bias; the
     outputs are named after each epoch (:func:`assign_classes`)."""
 
     name = "unsupervised"
 
-    def __init__(self, p: PlasticityParams):
-        self.p = p
-
-    def initial_state(self, n_outputs: int) -> RuleState:
-        return {"baseline": np.zeros(n_outputs), "success": np.zeros(n_outputs)}
-
-    def initial_weights(self, weights: np.ndarray) -> np.ndarray:
-        return normalise(weights, self.p)
-
-    def explore(self, state: RuleState, rng: np.random.Generator) -> int:
-        return -1
-
-    def output_bias(self, explored: int, n_outputs: int) -> None:
-        return None
-
     def update(self, weights, state, pre, post, target, nudge, explored) -> Update:
         step = unsupervised_step(weights, state["baseline"], pre, post, self.p, nudge=nudge)
         return Update(weights=step.weights, state=state, winner=step.winner, reward=step.reward, rewarded=False)
-
-    def retry(self, update: Update, state: RuleState, rng: np.random.Generator) -> int:
-        return -1
 
     def assign_outputs(self, targets, counts, n_classes):
         return assign_classes(np.asarray(targets), np.asarray(counts), n_classes)

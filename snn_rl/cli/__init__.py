@@ -1,4 +1,4 @@
-"""``snn-rl``: train, test, emulate, deploy and replay from the command line.
+"""snn-rl: train, test, emulate, deploy and replay reward-trained spiking networks from the command line.
 
 Every subcommand is a thin layer over the Python API (:mod:`snn_rl`): it parses the
 arguments, calls one API function and prints its one-line summary. Every input is checked
