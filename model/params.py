@@ -96,6 +96,9 @@ class TrainingParams:
     min_winner_spikes: int = 2  #: criterion: the right neuron fires at least this ...
     max_winner_spikes: int = 4  #: ... and at most this many spikes
     max_other_spikes: int = 1  #: criterion: every other output fires at most this many
+    #: criterion: in every presentation the right neuron fires at least this many spikes more
+    #: than any other output (its decision margin; 1 = merely the strict winner)
+    min_margin: int = 1
     noise_flips: int = 0  #: pixels inverted at random in every training presentation (0: none)
 
 
@@ -176,6 +179,8 @@ class Params:
             raise ValueError(f"training.noise_flips must be >= 0, got {t.noise_flips}")
         if not p.w_min_nA <= p.w_max_nA:
             raise ValueError("plasticity.w_min_nA must not exceed plasticity.w_max_nA")
+        if t.min_margin < 1:
+            raise ValueError(f"training.min_margin must be at least 1 (a strict winner), got {t.min_margin}")
         if t.max_epochs <= 0:
             raise ValueError(f"training.max_epochs must be positive, got {t.max_epochs}")
 

@@ -231,7 +231,8 @@ def _fake_runs(root: Path, accuracy: dict) -> tuple[list[Path], list[Path], list
                 write_json(folder / "test.json", {
                     "backend": tested_on, "noise_flips": flips, "accuracy": acc, "n_presentations": 12,
                     "mean_winner_spikes": 3.0, "target_spikes_min": 2, "target_spikes_max": 4,
-                    "max_other_spikes": 0, "wall_seconds": 1.0})
+                    "max_other_spikes": 0, "wall_seconds": 1.0, "margin_min": 2 if acc == 1.0 else -1,
+                    "margin_histogram": {"2": 12} if acc == 1.0 else {"-1": round(12 * (1 - acc)), "2": round(12 * acc)}})
                 (folder / "raster.png").write_bytes((root / "weights_fig.png").read_bytes())
                 tests.append(folder / "test.json")
                 keys.append(TestKey(b, sd, tested_on, flips))
@@ -271,11 +272,18 @@ def test_compare_tables_and_report_from_results(tmp_path):
     with open(out / "summary.tsv") as fh:
         assert len(list(csv.DictReader(fh, delimiter="\t"))) == len(keys) == 20
     assert [t["epochs_to_criterion"] for t in result["training"]] == [10, 20, 10, 20]
+    margins = {(m["train_backend"], m["test_backend"]): m for m in result["margins"]}
+    assert margins[("nest", "nest")] == {"train_backend": "nest", "test_backend": "nest", "seeds": 2, "min": 2,
+                                         "histogram": {"2": 24}}
+    assert margins[("neuron", "nest")]["min"] == -1 and margins[("neuron", "nest")]["histogram"] == {"-1": 6, "2": 18}
+    with open(out / "margins.tsv") as fh:
+        assert len(list(csv.DictReader(fh, delimiter="\t"))) == 6  # 2 train x 3 test backends
 
     write_report(tmp_path / "report.html", [out / "compare.json"], {}, {}, {"backends": ["nest", "neuron"]})
     html = (tmp_path / "report.html").read_text()
     assert "1 of 8 clean tests on nest, neuron fall short of accuracy 1.0 (lowest 0.500)" in html
     assert "Extra test column chip: mean accuracy 0.750 over 4 trained networks" in html
+    assert "Decision margins (clean tests, every seed)" in html
     assert not re.search(r'(src|href)="(?!data:|#)', html)
 
     wrong = list(keys)

@@ -8,6 +8,8 @@ runs (clean and with flipped pixels, on every test backend). Output:
 - ``transfer.tsv``: mean clean accuracy over seeds, trained on the row's backend, tested on
   the column's (the transfer matrix);
 - ``noise.tsv``: accuracy against the number of flipped pixels per train/test backend;
+- ``margins.tsv``: decision margins of the clean tests per train/test backend (the right
+  neuron's spikes minus the most of any other output: how far an answer is from flipping);
 - ``training.tsv``: epochs to criterion and wall time per training run;
 - ``compare.json``: the same numbers for the report;
 - figures: learning curves, weights as pixel grids per output neuron, the transfer matrix,
@@ -98,12 +100,12 @@ def _summary_table(dataset: str, inp: _Inputs, path: Path) -> None:
         r = inp.runs[(key.train_backend, key.seed)][1]
         rows.append([dataset, key.train_backend, key.seed, key.test_backend, key.noise_flips, t["accuracy"],
                      t["n_presentations"], t["mean_winner_spikes"], t["target_spikes_min"], t["target_spikes_max"],
-                     t["max_other_spikes"], r["epochs_to_criterion"], r["epochs_run"], r["wall_seconds"],
-                     t["wall_seconds"]])
+                     t["max_other_spikes"], t.get("margin_min"), r["epochs_to_criterion"], r["epochs_run"],
+                     r["wall_seconds"], t["wall_seconds"]])
     rows.sort(key=lambda row: (inp.train_backends.index(row[1]), row[2], inp.test_backends.index(row[3]), row[4]))
     _write_tsv(path, ["dataset", "train_backend", "seed", "test_backend", "noise_flips", "accuracy", "presentations",
                       "mean_winner_spikes", "target_spikes_min", "target_spikes_max", "max_other_spikes",
-                      "epochs_to_criterion", "epochs_run", "train_wall_s", "test_wall_s"], rows)
+                      "margin_min", "epochs_to_criterion", "epochs_run", "train_wall_s", "test_wall_s"], rows)
 
 
 def _transfer_table(inp: _Inputs, path: Path) -> tuple[dict, dict]:
@@ -130,6 +132,29 @@ def _noise_table(inp: _Inputs, path: Path) -> list[dict]:
                [[n["train_backend"], n["test_backend"], n["noise_flips"], n["n"], n["mean"], n["min"], n["max"]]
                 for n in noise])
     return noise
+
+
+def _margin_table(inp: _Inputs, path: Path) -> list[dict]:
+    """Decision margins of the clean tests per train and test backend, over every seed: the
+    lowest, and how many presentations had each margin (right neuron's spikes minus the most
+    of any other output)."""
+    margins = []
+    for tb in inp.train_backends:
+        for tt in inp.test_backends:
+            hists = [t["margin_histogram"] for k, (_, t) in inp.tests.items()
+                     if (k.train_backend, k.test_backend, k.noise_flips) == (tb, tt, 0) and "margin_histogram" in t]
+            if not hists:
+                continue
+            pooled: dict[int, int] = {}
+            for h in hists:
+                for m, n in h.items():
+                    pooled[int(m)] = pooled.get(int(m), 0) + n
+            margins.append({"train_backend": tb, "test_backend": tt, "seeds": len(hists), "min": min(pooled),
+                            "histogram": {str(m): pooled[m] for m in sorted(pooled)}})
+    _write_tsv(path, ["train_backend", "test_backend", "seeds", "min_margin", "presentations_per_margin"],
+               [[m["train_backend"], m["test_backend"], m["seeds"], m["min"],
+                 "; ".join(f"{k}: {v}" for k, v in m["histogram"].items())] for m in margins])
+    return margins
 
 
 def _training_table(inp: _Inputs, path: Path) -> list[dict]:
@@ -190,6 +215,7 @@ def compare_dataset(dataset: str, train_files: list[Path], test_files: list[Path
     _summary_table(dataset, inp, out_dir / "summary.tsv")
     clean, transfer = _transfer_table(inp, out_dir / "transfer.tsv")
     noise = _noise_table(inp, out_dir / "noise.tsv")
+    margins = _margin_table(inp, out_dir / "margins.tsv")
     training = _training_table(inp, out_dir / "training.tsv")
     emulation = _emulation_table(inp, out_dir / "emulation.tsv")
     figures = _figures(dataset, inp, transfer, noise, out_dir)
@@ -204,11 +230,13 @@ def compare_dataset(dataset: str, train_files: list[Path], test_files: list[Path
         "clean_accuracy": clean,
         "transfer": transfer,
         "noise": noise,
+        "margins": margins,
         "training": training,
         "emulation": emulation,
         "rasters": {f"{k.train_backend}/seed{k.seed}/{k.test_backend}": str(p.parent / "raster.png")
                     for k, (p, _) in inp.tests.items() if k.noise_flips == 0},
-        "tables": {name: str(out_dir / f"{name}.tsv") for name in ("summary", "transfer", "noise", "training", "emulation")},
+        "tables": {name: str(out_dir / f"{name}.tsv")
+                   for name in ("summary", "transfer", "noise", "margins", "training", "emulation")},
         "figures": {k: str(v) for k, v in figures.items()},
         "provenance": next((r.get("provenance") for _, r in inp.runs.values() if r.get("provenance")), None),
     }

@@ -125,6 +125,25 @@ def _accuracy_tables(c: dict) -> str:
             f'<div><h3>Transfer matrix (mean over seeds)</h3>{transfer_table}</div></div>')
 
 
+def _margin_section(c: dict) -> list[str]:
+    """Decision margins: how many spikes separate each right answer from the next output."""
+    if not c.get("margins"):
+        return []
+    values = sorted({int(m) for row in c["margins"] for m in row["histogram"]})
+    rows = []
+    for m in c["margins"]:
+        low = m["min"]
+        colour = "#b9e4b9" if low >= 2 else "#f3eeb0" if low == 1 else "#f2b8b8"
+        cells = "".join(f'<td>{m["histogram"].get(str(v), 0) or ""}</td>' for v in values)
+        rows.append(f'<tr><th class="l">{_esc(m["train_backend"])} &rarr; {_esc(m["test_backend"])}</th>'
+                    f'<td style="background:{colour}">{low}</td>{cells}</tr>')
+    return ["<h3>Decision margins (clean tests, every seed)</h3>",
+            _table(["trained &rarr; tested", "lowest margin", *(f"margin {v}" for v in values)], rows),
+            "<p class='meta'>Margin: the right neuron's spikes minus the most spikes of any other output, per "
+            "presentation (below 1: answered wrong or not at all). A margin of 2 or more survives a spike gained or "
+            "lost between simulators or on the hardware's arithmetic; the cells count presentations.</p>"]
+
+
 def _noise_and_training_tables(c: dict) -> str:
     flips = c["noise_flips"]
     rows = []
@@ -173,6 +192,7 @@ def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None
     parts += _verdicts(c)
     parts += _emulation_section(c)
     parts.append(_accuracy_tables(c))
+    parts += _margin_section(c)
     parts.append(_noise_and_training_tables(c))
     if lockstep:
         parts.append(_lockstep_section(lockstep))

@@ -58,18 +58,25 @@ class Evaluation:
         """Most spikes of any wrong neuron per presentation."""
         return np.array([np.delete(c, t).max(initial=0) for c, t in zip(self.counts, self.targets)])
 
+    def margins(self) -> np.ndarray:
+        """Decision margin per presentation: the right neuron's spikes minus the most spikes of
+        any other output. 1 or more: answered right; 0: tied or silent; below 0: wrong."""
+        return self.target_spike_counts() - self.max_other_spike_counts()
+
     def winner_spike_counts(self) -> np.ndarray:
         """Spikes of the winning neuron per presentation (0 when there is none)."""
         return np.array([c[a] if a >= 0 else 0 for c, a in zip(self.counts, self.answers)])
 
     def meets_criterion(self, t: TrainingParams) -> bool:
-        """Every presentation right, the right neuron within the spike band, others quiet."""
+        """Every presentation right by at least the margin, the right neuron within the spike
+        band, others quiet."""
         ts = self.target_spike_counts()
         return bool(
             self.accuracy == 1.0
             and ts.min() >= t.min_winner_spikes
             and ts.max() <= t.max_winner_spikes
             and self.max_other_spike_counts().max(initial=0) <= t.max_other_spikes
+            and self.margins().min() >= t.min_margin
         )
 
     def relabelled(self, order: np.ndarray) -> "Evaluation":
@@ -94,6 +101,8 @@ class Evaluation:
             "target_spikes_min": int(self.target_spike_counts().min()),
             "target_spikes_max": int(self.target_spike_counts().max()),
             "max_other_spikes": int(self.max_other_spike_counts().max(initial=0)),
+            "margin_min": int(self.margins().min()),
+            "margin_histogram": {str(int(k)): int(v) for k, v in zip(*np.unique(self.margins(), return_counts=True))},
             "per_class_accuracy": {
                 lab: float(np.mean([a == t for a, t in zip(self.answers, self.targets) if t == i]))
                 for i, lab in enumerate(self.labels)
@@ -150,7 +159,8 @@ class TestResult:
         ev, s = self.evaluation, self.summary
         right = sum(a == t for a, t in zip(ev.answers, ev.targets))
         return (f"{s['dataset']} on {s['backend']}: accuracy {ev.accuracy:.3f} ({right}/{len(ev.targets)}), "
-                f"mean winner spikes {s['mean_winner_spikes']:.2f} -> {self.out}")
+                f"mean winner spikes {s['mean_winner_spikes']:.2f}, lowest decision margin {s['margin_min']} "
+                f"-> {self.out}")
 
 
 def test(weights: Path | str, dataset: Dataset | str, backend: str, out: Path | str, *,

@@ -209,7 +209,7 @@ def _record_epoch(st: TrainState, ev: Evaluation, tallies: dict, run: _Run) -> b
     if met and st.epochs_to_criterion is None:
         st.epochs_to_criterion = st.epoch
     st.history.append({"epoch": st.epoch, **tallies, "eval_accuracy": ev.accuracy, "criterion": met,
-                       "mean_weight_nA": float(st.weights.mean())})
+                       "min_margin": int(ev.margins().min()), "mean_weight_nA": float(st.weights.mean())})
     return met
 
 
