@@ -6,7 +6,7 @@ For every backend, in one run on one machine, it prints and writes
 ``loop_cost.{json,tsv,png}``:
 
 - ``loop``: N presentations through the real training loop (:func:`snn_rl.experiments.training.run_training` on
-  A-D, default parameters, criterion stop off, evaluation after each epoch as always), fast
+  A-D, the seed's rule (parameter set ``seed``: one weight write per presentation), criterion stop off, evaluation after each epoch as always), fast
   paths on and (fewer presentations) off. ``loop_ratio`` = the loop's wall time / the wall
   time of one continuous ``run()`` of the same simulated time (N x (window + rest)) on the
   same network (same cells, initial weights, inhibition and input gains), its inputs driven
@@ -17,8 +17,7 @@ For every backend, in one run on one machine, it prints and writes
   bookkeeping, checkpoints, rebuilding the network between epochs where a backend needs it).
   ``growth``: median wall time per presentation of the last 1000 / the first 1000.
 - ``criterion``: training wall time to criterion (seed 1, at most 200 epochs) for ``abcd``
-  with the default parameters and for the 26-letter ``alphabet`` with the rule that learns
-  it (the parameter set ``reward``; the default rule does not reach the criterion there);
+  and for the 26-letter ``alphabet``, both with the default parameters;
   import and set-up time apart.
 - ``scaling``: cost per presentation through the same loop for inputs x outputs from
   15 x 4 to 1024 x 100 on a synthetic data set (random patterns, half the inputs on),
@@ -51,8 +50,6 @@ if str(ROOT) not in sys.path:
 
 SIZES = ((15, 4), (64, 10), (256, 26), (1024, 100))
 QUICK_SIZES = ((15, 4), (64, 10))
-#: the parameters that learn the 26 letters (the criterion section trains the alphabet with them)
-ALPHABET_RULE = "reward"  #: the named parameter set
 PHASES = ("run", "read", "plasticity", "write", "drive", "rebuild", "checkpoint", "other")
 
 
@@ -123,10 +120,10 @@ def _synthetic(n_inputs: int, n_outputs: int, seed: int = 0):
 
 
 def _scaled_params(n_inputs: int, epochs: int, stop_at_criterion: bool):
-    """Default parameters, every weight and weight step (nA) x 15 / ``n_inputs``."""
-    from snn_rl.model.params import Params
+    """The seed's parameters (one input per pixel), every weight and weight step (nA) x 15 / ``n_inputs``."""
+    from snn_rl.model.params import load_params
 
-    p = Params()
+    p = load_params("seed")
     k = 15.0 / n_inputs
     net = {"w_init_min_nA": p.network.w_init_min_nA * k, "w_init_max_nA": p.network.w_init_max_nA * k}
     names = ("learning_rate_nA", "homeostasis_nA", "loser_depression_nA", "exploration_nA", "w_max_nA")
@@ -206,11 +203,12 @@ def measure_continuous(spec: dict) -> dict:
     from snn_rl import backends
     from snn_rl.model.dataset import encode, n_inputs
     from snn_rl.model.network import CharacterNetwork, initial_weights, input_gains
-    from snn_rl.model.params import Params
+    from snn_rl.model.params import load_params
     from snn_rl.experiments.checkpoints import seed_streams
 
     dataset = _dataset(spec)
-    params = (_scaled_params(dataset.n_pixels, 1, False) if spec["dataset"] == "synthetic" else Params())
+    params = (_scaled_params(dataset.n_pixels, 1, False) if spec["dataset"] == "synthetic"
+              else load_params(spec.get("params")))
     net_p = params.network
     n_in = n_inputs(dataset.n_pixels, net_p.input_encoding)
     init_rng = seed_streams(spec.get("seed", 1)).init  # the training run's gains and weights
@@ -247,7 +245,7 @@ def _in_fresh_interpreter(kind: str, spec: dict) -> dict:
 # --------------------------------------------------------------------------------------
 def _loop_row(section, backend, fast, spec, loop, cont=None, threads=1) -> dict:
     n_in, n_out = loop["n_inputs"], loop["n_outputs"]
-    params = spec.get("params") or ("defaults scaled by 15 / inputs" if spec["dataset"] == "synthetic" else "defaults")
+    params = spec.get("params") or ("seed scaled by 15 / inputs" if spec["dataset"] == "synthetic" else "defaults")
     row = {
         "section": section, "backend": backend, "fast": fast, "threads": threads,
         "dataset": spec["dataset"], "params": params, "n_inputs": n_in, "n_outputs": n_out,
@@ -278,13 +276,13 @@ def benchmark(backend_names: list[str], quick: bool) -> dict:
     for name in backend_names:
         for fast, n in ((True, loop_n), (False, plain_n)):
             spec = {"backend": name, "fast": fast, "dataset": "abcd", "epochs": n // abcd_epoch,
-                    "stop_at_criterion": False}
+                    "stop_at_criterion": False, "params": "seed"}
             _progress(f"loop: {name} fast={fast} {n} presentations")
             loop = _in_fresh_interpreter("loop", spec)
             cont = _in_fresh_interpreter("continuous", {**spec, "simulated_ms": loop["simulated_ms"]})
             rows.append(_loop_row("loop", name, fast, spec, loop, cont))
             _progress(report_row(rows[-1]))
-        for dataset, rule, epochs in (("abcd", None, 200), ("alphabet", ALPHABET_RULE, 2 if quick else 200)):
+        for dataset, rule, epochs in (("abcd", None, 200), ("alphabet", None, 2 if quick else 200)):
             spec = {"backend": name, "fast": True, "dataset": dataset, "epochs": epochs, "stop_at_criterion": True,
                     "params": rule}
             _progress(f"criterion: {name} {dataset} {rule or 'default parameters'} (at most {epochs} epochs)")

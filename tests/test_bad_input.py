@@ -151,7 +151,7 @@ CASES = [
     Case("weights-missing-arrays", eval_cmd(weights="{dir}/w.npz"), "not a weights file (missing",
          lambda d: np.savez(d / "w.npz", weights_nA=np.ones((15, 4)))),
     Case("weights-not-finite", eval_cmd(weights="{dir}/odd.npz"), "non-finite weights",
-         lambda d: _weights_with(d, weights=np.full((15, 4), np.nan))),
+         lambda d: _weights_with(d, weights=np.full((30, 4), np.nan))),
     Case("weights-gains-mismatch", eval_cmd(weights="{dir}/odd.npz"), "inconsistent",
          lambda d: _weights_with(d, input_gains=np.ones(14))),
     Case("weights-beside-unknown-params", eval_cmd(), "train.json has no usable parameters (unknown parameter bogus",

@@ -36,10 +36,10 @@ def probe(backend_name: str, fast: bool, out: Path, threads: int = 1) -> None:
     from snn_rl import backends
     from snn_rl.model.dataset import builtin, encode
     from snn_rl.model.network import CharacterNetwork, initial_weights, input_gains
-    from snn_rl.model.params import Params
+    from snn_rl.model.params import load_params
     from snn_rl.model.rules.reward import plasticity_step
 
-    params = Params()
+    params = load_params("seed")  # the seed's network: one input per pixel
     net_p = params.network
     data = builtin("abcd")
     drives = [encode(img, net_p.input_encoding) for img in data.images] + [np.ones(data.n_pixels)]
@@ -78,9 +78,9 @@ def probe_reset(backend_name: str, out: Path) -> None:
     from snn_rl import backends
     from snn_rl.model.dataset import builtin, encode
     from snn_rl.model.network import CharacterNetwork, initial_weights, input_gains
-    from snn_rl.model.params import Params
+    from snn_rl.model.params import load_params
 
-    net_p = Params().replace(network={"rest_ms": 2.0}).network
+    net_p = load_params("seed").replace(network={"rest_ms": 2.0}).network
     data = builtin("abcd")
     rng = np.random.default_rng(3)
     gains = input_gains(data.n_pixels, net_p.input_jitter, rng)
@@ -157,7 +157,8 @@ def test_loop_cost_benchmark_measures_the_real_training_loop(backend_name):
     """A smoke test of the benchmark's measurement (no timing is asserted): 2 epochs of A-D."""
     import json
 
-    spec = {"backend": backend_name, "fast": True, "dataset": "abcd", "epochs": 2, "stop_at_criterion": False}
+    spec = {"backend": backend_name, "fast": True, "dataset": "abcd", "epochs": 2, "stop_at_criterion": False,
+            "params": "seed"}
     proc = _loop_cost("--worker", "loop", json.dumps(spec))
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -110,7 +110,7 @@ def test_pipeline_outputs(ci_run):
         emulation = list(csv.DictReader(fh, delimiter="\t"))
     assert [(r["train_backend"], r["test_backend"]) for r in emulation] == [
         ("nest", "spinnaker-emulated"), ("neuron", "spinnaker-emulated")]
-    assert all(int(r["weights"]) == 60 and 0 <= int(r["rounded_to_zero"]) <= 60 for r in emulation)
+    assert all(int(r["weights"]) == 120 and 0 <= int(r["rounded_to_zero"]) <= 120 for r in emulation)
     compare = json.loads((runs / "compare" / "compare.json").read_text())
     own = {b: compare["clean_accuracy"][b]["1"][b] for b in ("nest", "neuron")}
     assert own == {b: float(next(r["accuracy"] for r in rows if r["train_backend"] == r["test_backend"] == b

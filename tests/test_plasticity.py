@@ -1,14 +1,17 @@
 """The reward-modulated STDP rule as pure functions: no simulator involved."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from snn_rl.model.params import PlasticityParams
+from snn_rl.model.params import load_params
 from snn_rl.model.decision import winner
 from snn_rl.model.rules.reward import plasticity_step, reward, reward_error, update_baseline, update_weights
 from snn_rl.model.rules.stdp import eligibility
 
-P = PlasticityParams()
+#: the seed's rule: the three label-free terms on, no weight-sum normalisation
+P = load_params("seed").plasticity
 
 
 def trains(*lists):
@@ -66,7 +69,7 @@ def test_baseline_tracks_reward_but_never_absorbs_punishment():
 
 
 def _only_reward_term(**kw):
-    return PlasticityParams(homeostasis_nA=0.0, loser_depression_nA=0.0, exploration_nA=0.0, **kw)
+    return dataclasses.replace(P, homeostasis_nA=0.0, loser_depression_nA=0.0, exploration_nA=0.0, **kw)
 
 
 @pytest.mark.parametrize("error,sign", [(1.0, 1), (-1.0, -1)])
@@ -88,7 +91,7 @@ def test_weights_stay_within_bounds():
 
 
 def test_homeostasis_pulls_a_rewarded_winner_towards_the_target_count():
-    p = PlasticityParams(learning_rate_nA=0.0, loser_depression_nA=0.0, homeostasis_nA=0.1, target_spikes=3)
+    p = dataclasses.replace(P, learning_rate_nA=0.0, loser_depression_nA=0.0, homeostasis_nA=0.1, target_spikes=3)
     w = np.full((2, 2), 1.0)
     active = np.array([1.0, 0.0])
     quiet = update_weights(w, np.zeros((2, 2)), 0.0, active, np.array([1, 0]), 0, True, p)
@@ -98,7 +101,7 @@ def test_homeostasis_pulls_a_rewarded_winner_towards_the_target_count():
 
 
 def test_exploration_only_on_wrong_answers_and_never_for_the_wrong_winner():
-    p = PlasticityParams(learning_rate_nA=0.0, loser_depression_nA=0.0, homeostasis_nA=0.0, exploration_nA=0.5)
+    p = dataclasses.replace(P, learning_rate_nA=0.0, loser_depression_nA=0.0, homeostasis_nA=0.0, exploration_nA=0.5)
     w = np.ones((1, 3))
     nudge = np.array([0.2, 0.4, 0.6])
     wrong = update_weights(w, np.zeros((1, 3)), -1.0, np.ones(1), np.array([3, 0, 0]), 0, False, p, nudge)
@@ -110,14 +113,14 @@ def test_exploration_only_on_wrong_answers_and_never_for_the_wrong_winner():
 
 
 def test_co_firing_losers_are_depressed():
-    p = PlasticityParams(learning_rate_nA=0.0, homeostasis_nA=0.0, loser_depression_nA=0.1)
+    p = dataclasses.replace(P, learning_rate_nA=0.0, homeostasis_nA=0.0, loser_depression_nA=0.1)
     w = np.ones((1, 3))
     new = update_weights(w, np.zeros((1, 3)), 0.0, np.ones(1), np.array([3, 1, 0]), 0, True, p)
     np.testing.assert_allclose(new, [[1.0, 0.9, 1.0]])
 
 
 def test_plasticity_step_potentiates_the_right_winner_and_depresses_a_wrong_one():
-    p = PlasticityParams(homeostasis_nA=0.0, loser_depression_nA=0.0, exploration_nA=0.0)
+    p = dataclasses.replace(P, homeostasis_nA=0.0, loser_depression_nA=0.0, exploration_nA=0.0)
     pre = trains([10.0, 40.0], [])
     post = trains([12.0, 42.0], [])
     w = np.full((2, 2), 1.0)
@@ -140,14 +143,14 @@ from snn_rl.model.rules.stdp import normalise  # noqa: E402
 def _parts(**kw):
     base = dict(homeostasis_nA=0.0, loser_depression_nA=0.0, exploration_nA=0.0, learning_rate_nA=0.1)
     base.update(kw)
-    return PlasticityParams(**base)
+    return dataclasses.replace(P, **base)
 
 
-def test_normalise_scales_every_output_to_the_weight_sum_and_is_off_by_default():
+def test_normalise_scales_every_output_to_the_weight_sum_and_is_off_at_zero():
     w = np.array([[1.0, 0.0], [3.0, 2.0]])
     np.testing.assert_allclose(normalise(w, _parts(weight_sum_nA=2.0)).sum(axis=0), [2.0, 2.0])
     np.testing.assert_allclose(normalise(w, _parts(weight_sum_nA=2.0))[:, 0], [0.5, 1.5])
-    assert normalise(w, PlasticityParams()) is w
+    assert normalise(w, _parts(weight_sum_nA=0.0)) is w
 
 
 def test_with_a_weight_sum_the_reward_term_moves_weight_between_inputs():
@@ -182,7 +185,7 @@ def test_an_explored_output_in_a_tie_takes_the_blame_alone():
 
 
 def test_output_expectation_punishes_a_reliable_output_and_spares_a_new_one():
-    p = PlasticityParams(reward_wrong=0.0, reward_correct=1.0)
+    p = dataclasses.replace(P, reward_wrong=0.0, reward_correct=1.0)
     counts = np.array([3, 0])
     assert output_reward_error(0.0, np.array([1.0, 0.0]), counts, p) == pytest.approx(-1.0)
     assert output_reward_error(0.0, np.array([0.0, 0.0]), counts, p) == 0.0
@@ -203,18 +206,18 @@ def test_plasticity_step_uses_the_output_expectation_when_asked():
 
 def test_exploration_prefers_outputs_that_have_not_earned_reward():
     rng = np.random.default_rng(0)
-    p = PlasticityParams(explore_prob=1.0, explore_floor=0.05)
+    p = dataclasses.replace(P, explore_prob=1.0, explore_floor=0.05)
     success = np.array([1.0, 1.0, 0.0, 0.0])
     picks = np.array([choose_exploration(success, p, rng) for _ in range(2000)])
     share_new = np.mean(picks >= 2)
     assert share_new > 0.9  # expected 2 / 2.2 = 0.95
     assert (picks < 2).any()  # the floor keeps every output reachable
-    never = PlasticityParams(explore_prob=0.0)
+    never = dataclasses.replace(P, explore_prob=0.0)
     assert all(choose_exploration(success, never, rng) == -1 for _ in range(50))
 
 
 def test_success_tracks_the_winners_reward_only():
-    p = PlasticityParams(success_rate=0.5)
+    p = dataclasses.replace(P, success_rate=0.5)
     s = update_success(np.zeros(3), 1, p.reward_correct, p)
     np.testing.assert_allclose(s, [0.0, 0.5, 0.0])
     s = update_success(s, 1, p.reward_wrong, p)

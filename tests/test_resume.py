@@ -338,7 +338,7 @@ def test_backend_whose_weights_cannot_be_written_is_rebuilt_at_every_write(tmp_p
     from snn_rl.backends.nest import FastNestBackend
     from snn_rl.experiments.training import run_training
     from snn_rl.model.dataset import builtin
-    from snn_rl.model.params import Params
+    from snn_rl.model.params import load_params
 
     class NestRebuilt(FastNestBackend):
         capabilities = dataclasses.replace(FastNestBackend.capabilities, weights_writable=False)
@@ -348,7 +348,8 @@ def test_backend_whose_weights_cannot_be_written_is_rebuilt_at_every_write(tmp_p
             NestRebuilt.setups += 1
             super()._setup(timestep_ms, threads)
 
-    params = Params().replace(training={"stop_at_criterion": False, "max_epochs": 2})
+    # the seed's rule: one weight write per presentation (no retries after wrong answers)
+    params = load_params("seed").replace(training={"stop_at_criterion": False, "max_epochs": 2})
     data = builtin("abcd")
     in_place, in_place_summary = run_training(backends.get("nest"), data, params, 5, tmp_path / "a", progress=False)
     rebuilt, rebuilt_summary = run_training(NestRebuilt(), data, params, 5, tmp_path / "b", progress=False)

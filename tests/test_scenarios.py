@@ -39,7 +39,10 @@ from snn_rl.backends.neuron import NeuronBackend
 from conftest import INSTALLED_BACKENDS
 from snn_rl.model.dataset import builtin, encode
 from snn_rl.model.network import CharacterNetwork
-from snn_rl.model.params import CellParams, NetworkParams, Params, PlasticityParams
+from snn_rl.model.params import CellParams, NetworkParams, load_params
+
+#: the seed's network and rule (one input per pixel), which these scenarios were written for
+SEED = load_params("seed")
 from snn_rl.model.rules.reward import plasticity_step
 from snn_rl.model.rules.stdp import eligibility
 
@@ -265,14 +268,14 @@ def reference_update(w, baseline, pre, post, target, p: PlasticityParams, nudge)
 @pytest.mark.parametrize("name", SCENARIO_BACKENDS)
 def test_learning_rule_on_backend_spikes_matches_reference(simulator, name):
     dataset = builtin("abcd")
-    net_p = backends.get(name).constrain(Params()).network
+    net_p = backends.get(name).constrain(SEED).network
     backend = simulator(name, net_p.timestep_ms)
     rng = np.random.default_rng(7)
     n_in, n_out = dataset.n_pixels, len(dataset)
     weights = rng.uniform(0.9, 1.3, size=(n_in, n_out))  # strong enough for several outputs to fire
     gains = 1.0 + rng.uniform(-0.05, 0.05, size=n_in)
     net = CharacterNetwork(backend, net_p, weights, gains)
-    p = PlasticityParams()
+    p = SEED.plasticity
     saw_potentiation = saw_depression = False
     for target, image in enumerate(dataset.images):
         drive = encode(image, net_p.input_encoding)
@@ -319,7 +322,7 @@ def test_weight_matrix_survives_write_and_read(simulator, name):
     ``on_chip``, within 1 % of the largest weight here; the rounding itself is tested with
     :mod:`model.quantisation`).
     """
-    net_p = backends.get(name).constrain(Params()).network
+    net_p = backends.get(name).constrain(SEED).network
     backend = simulator(name, net_p.timestep_ms)
     rng = np.random.default_rng(11)
     n_in, n_out = 15, 4

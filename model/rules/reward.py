@@ -19,8 +19,10 @@ the input and output layers. From them:
    output that did not win (exploration: it lets a silent output overtake a wrong winner,
    and keeps silent outputs from staying tied); then clipping to ``[w_min, w_max]``.
 
-These are the defaults: the seed's rule, which learns A-D. The rule that learns the whole
-alphabet (parameter set ``reward``) switches four options on, all label-free:
+With the three label-free terms alone (parameter set ``seed``) this is the seed's rule,
+which learns A-D. The default rule (and parameter set ``reward``, its form with a 0.1 ms
+inhibition) switches four options on, all label-free, and keeps the homeostasis and loser
+depression terms that make its answers survive SpiNNaker's 1 ms step (docs/learning.md):
 
 5. :func:`~snn_rl.model.rules.stdp.normalise` -- every output's summed input weight fixed (``weight_sum_nA``).
 6. :func:`output_reward_error` -- the expected reward is the answering output's own running
