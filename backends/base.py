@@ -15,6 +15,8 @@ both must give the same spikes and weights (``tests/test_fast_paths.py``).
 
 from __future__ import annotations
 
+import os
+
 import contextlib
 import importlib
 import io
@@ -23,6 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+
+
+def max_threads() -> int:
+    """The most simulator threads a run may ask for: the machine's cores."""
+    return os.cpu_count() or 1
 
 class BackendError(RuntimeError):
     """A backend cannot be used as asked; the message says why and how to fix it."""
@@ -75,6 +82,8 @@ class Backend:
 
     def setup(self, timestep_ms: float, threads: int = 1) -> "Backend":
         """Start the simulator with an integration step of ``timestep_ms`` (ms)."""
+        if not isinstance(threads, int) or not 1 <= threads <= max_threads():
+            raise BackendError(f"threads must be a whole number from 1 to {max_threads()} (this machine's cores), got {threads!r}")
         fixed = self.capabilities.timestep_ms
         if fixed is not None and timestep_ms != fixed:
             raise BackendError(f"backend {self.name!r} runs at a fixed time step of {fixed} ms, not {timestep_ms} ms")

@@ -237,7 +237,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--same-weights-as", type=Path, metavar="DIR",
                     help="afterwards, count the runs whose weights equal those of the same run under DIR")
     args = ap.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    from snn_rl.experiments.outputs import output_folder
+
+    # the runs under --out are reused, so a rerun continues a stopped one
+    name = "ablations" if args.ablations else "learning_table"
+    with output_folder(args.out, "benchmark learning_table", f"{name}.json", resume=True):
+        _run(args)
+
+
+def _run(args) -> None:
     if args.ablations:
         cells = [(name, backend, seed) for name in ABLATIONS for backend in args.backends
                  for seed in range(1, args.seeds + 1)]

@@ -1,6 +1,6 @@
 """What the host-side training loop costs, against one continuous run of the same network.
 
-    python benchmarks/loop_cost.py [--quick] [--backends nest neuron] [--out runs/benchmarks]
+    python benchmarks/loop_cost.py [--quick] [--backends nest neuron] [--out runs/loop-cost]
 
 For every backend, in one run on one machine, it prints and writes
 ``loop_cost.{json,tsv,png}``:
@@ -427,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a smoke test: few presentations, small sizes (~1 min)")
     ap.add_argument("--backends", nargs="+", help="backends to measure (default: nest and neuron)")
-    ap.add_argument("--out", type=Path, help="output directory (default: runs/benchmarks, with --quick runs/benchmarks/quick)")
+    ap.add_argument("--out", type=Path, help="output directory (default: runs/loop-cost, with --quick runs/loop-cost-quick)")
     ap.add_argument("--worker", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -441,7 +441,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"loop_cost: unknown backend {unknown[0]!r}; choose from: {', '.join(backends.names())}", file=sys.stderr)
         return 2
-    out = args.out or ROOT / "runs" / "benchmarks" / ("quick" if args.quick else "")
+    out = args.out or ROOT / "runs" / ("loop-cost-quick" if args.quick else "loop-cost")
+    from snn_rl.experiments.outputs import output_folder
+
+    with output_folder(out, "benchmark loop_cost", "loop_cost.json", produces=("loop_cost.tsv", "loop_cost.png"),
+                       overwrite=True):
+        return _run(args, names, out)
+
+
+def _run(args, names: list[str], out: Path) -> int:
     t = time.perf_counter()
     result = benchmark(names, args.quick)
     result["command"] = "python benchmarks/loop_cost.py" + (" --quick" if args.quick else "") + \

@@ -124,7 +124,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="with --ablations: only these")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "transfer")
     args = ap.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    from snn_rl.experiments.outputs import output_folder
+
+    # the runs under --out are reused, so a rerun continues a stopped one
+    name = "ablations" if args.ablations else "transfer"
+    with output_folder(args.out, "benchmark transfer_matrix", f"{name}.json", resume=True):
+        _run(args)
+
+
+def _run(args) -> None:
     rows = []
     if args.ablations:
         for name in args.variants or VARIANTS:

@@ -24,12 +24,14 @@ training (``digits``, 1347 images) and 25 % held out (``digits-test``, 450 image
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from snn_rl.model.params import INPUT_ENCODINGS
+from snn_rl.model.text_input import clip, excerpt
 
 #: The reference bitmaps of the original work (rows top to bottom, 3 columns).
 SEED_BITMAPS = {
@@ -96,6 +98,26 @@ class Dataset:
     def n_images(self) -> int:
         return len(self.images)
 
+    @property
+    def builtin(self) -> bool:
+        """Whether this is one of the built-in data sets (not read from a file)."""
+        return self.path is None
+
+    def digest(self) -> str:
+        """SHA-256 of the content (labels, images, classes): the data set's identity, which
+        its name (a file's stem) is not."""
+        h = hashlib.sha256()
+        h.update("\x1f".join(self.labels).encode())
+        h.update(str(self.images.shape).encode())
+        h.update(np.ascontiguousarray(self.images, dtype=np.uint8).tobytes())
+        h.update(np.ascontiguousarray(self.targets, dtype=np.int64).tobytes())
+        return h.hexdigest()
+
+    def record(self) -> dict:
+        """What a result file records about its data set."""
+        return {"dataset": self.name, "dataset_source": "built-in" if self.builtin else str(self.path),
+                "dataset_sha256": self.digest()}
+
     def to_text(self) -> str:
         """The data set in the file format (loads back to an equal data set)."""
         lines = [f"# data set {self.name}: {len(self)} characters of {self.shape[0]} x {self.shape[1]}"]
@@ -105,11 +127,26 @@ class Dataset:
         return "\n".join(lines) + "\n"
 
 
+#: the largest data-set file read (bytes): 2 MB holds about 100 000 characters of 5 x 3
+MAX_FILE_BYTES = 2_000_000
+#: the largest image, in pixels (an 8 x 8 digit has 64)
+MAX_PIXELS = 4096
+#: the longest label, in characters
+MAX_LABEL = 32
+#: the most characters (classes) in one file: one output neuron each, inhibiting every other
+MAX_CLASSES = 1000
+
+
 def parse(text: str, name: str = "<text>") -> Dataset:
-    """Parse the file format; raise :class:`DatasetError` naming the first bad line."""
+    """Parse the file format (in time linear in its length); raise :class:`DatasetError`
+    naming the first bad line. Two characters with the same bitmap cannot be told apart and
+    are refused."""
     labels: list[str] = []
+    seen: dict[str, int] = {}
+    by_bitmap: dict[str, str] = {}
     images: list[np.ndarray] = []
     shape: tuple[int, int] | None = None
+    text = text.removeprefix("\ufeff")
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -117,25 +154,38 @@ def parse(text: str, name: str = "<text>") -> Dataset:
         where = f"{name}:{lineno}"
         parts = line.split()
         if len(parts) != 2:
-            raise DatasetError(f"{where}: expected 'LABEL ROWS' (e.g. 'A 101/010/000'), got {line!r}")
+            raise DatasetError(f"{where}: expected 'LABEL ROWS' (e.g. 'A 101/010/000'), got {excerpt(line, 60)}")
         label, rows_text = parts
+        if len(label) > MAX_LABEL:
+            raise DatasetError(f"{where}: a label has at most {MAX_LABEL} characters, got {len(label)}")
+        if set(rows_text) - set("01/"):
+            bad = sorted(set(rows_text) - set("01/"))[:5]
+            raise DatasetError(f"{where}: cells must be 0 or 1, found {excerpt(''.join(bad), 20)} in {excerpt(label, 40)}")
+        if len(rows_text) > 2 * MAX_PIXELS:
+            raise DatasetError(f"{where}: {excerpt(label, 40)} has more than {MAX_PIXELS} pixels")
         rows = rows_text.split("/")
         widths = {len(r) for r in rows}
         if len(widths) != 1 or 0 in widths:
-            raise DatasetError(f"{where}: rows of {label!r} have different lengths {[len(r) for r in rows]}")
-        if set(rows_text) - set("01/"):
-            bad = sorted(set(rows_text) - set("01/"))
-            raise DatasetError(f"{where}: cells must be 0 or 1, found {''.join(bad)!r} in {label!r}")
-        image = np.array([[int(c) for c in r] for r in rows], dtype=np.uint8)
+            raise DatasetError(f"{where}: rows of {excerpt(label, 40)} have different lengths "
+                               f"{excerpt([len(r) for r in rows], 40)}")
+        image = np.frombuffer("".join(rows).encode(), dtype=np.uint8).reshape(len(rows), -1) - ord("0")
         if shape is None:
             shape = image.shape
         elif image.shape != shape:
             raise DatasetError(
-                f"{where}: {label!r} is {image.shape[0]} x {image.shape[1]}, "
+                f"{where}: {excerpt(label, 40)} is {image.shape[0]} x {image.shape[1]}, "
                 f"earlier characters are {shape[0]} x {shape[1]}"
             )
-        if label in labels:
-            raise DatasetError(f"{where}: duplicate label {label!r}")
+        if label in seen:
+            raise DatasetError(f"{where}: duplicate label {excerpt(label, 40)} (first on line {seen[label]})")
+        twin = by_bitmap.get(rows_text)
+        if twin is not None:
+            raise DatasetError(f"{where}: {excerpt(label, 40)} has the same bitmap as {excerpt(twin, 40)}; "
+                               "no network can tell them apart: change one or remove it")
+        if len(labels) == MAX_CLASSES:
+            raise DatasetError(f"{where}: a data set holds at most {MAX_CLASSES} characters (one output neuron each)")
+        seen[label] = lineno
+        by_bitmap[rows_text] = label
         labels.append(label)
         images.append(image)
     if not labels:
@@ -179,12 +229,23 @@ def load(spec: str) -> Dataset:
     path = Path(spec)
     if not path.exists():
         raise DatasetError(
-            f"data set {spec!r} is neither a built-in ({', '.join([*BUILTIN, *DIGITS])}) nor an existing file"
+            f"data set {clip(spec)} is neither a built-in ({', '.join([*BUILTIN, *DIGITS])}) nor an existing file"
         )
+    if not path.is_file():
+        raise DatasetError(f"data set {clip(spec)} is not a regular file (a folder or a device); "
+                           "give a text file in the data-set format")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"cannot read data set file {spec}: {exc}") from exc
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise DatasetError(f"cannot read data set file {clip(spec)}: {exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise DatasetError(f"data set file {clip(spec)} is larger than {MAX_FILE_BYTES // 1_000_000} MB; "
+                           "split it or use fewer characters")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"cannot read data set file {clip(spec)}: not UTF-8 text (byte {exc.start})") from None
     return dataclasses.replace(parse(text, name=path.stem), path=path)
 
 

@@ -15,11 +15,78 @@ arithmetic. The seed's rule and the other rules are named parameter sets
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from snn_rl.model.text_input import MAX_PARAMS_BYTES, clip, excerpt, load_yaml
+
 INPUT_ENCODINGS = ("ones", "zeros", "on_off")
+
+#: the smallest time step and the grid every time is on: NEST's default tic, ms
+TIME_GRID_MS = 0.001
+
+#: the allowed range of every number, by key: ``[`` / ``]`` include a bound, ``(`` / ``)``
+#: exclude it. Every value must also be finite. Times are in ms, currents in nA, voltages in
+#: mV, capacitance in nF. The upper bounds keep one run within hours, not years.
+LIMITS = {
+    "network.timestep_ms": "[0.001, 1]",
+    "network.window_ms": "(0, 10000]",
+    "network.rest_ms": "[0, 10000]",
+    "network.input_current_nA": "[0, 100]",
+    "network.input_jitter": "[0, 1)",
+    "network.w_init_min_nA": "[0, 100]",
+    "network.w_init_max_nA": "[0, 100]",
+    "network.inhibition_nA": "[0, 1000]",
+    "network.delay_ms": "(0, 100]",
+    "network.inhibition_delay_ms": "(0, 100]",
+    "network.cell.cm": "(0, 1000]",
+    "network.cell.tau_m": "(0, 10000]",
+    "network.cell.v_rest": "[-200, 100]",
+    "network.cell.v_reset": "[-200, 100]",
+    "network.cell.v_thresh": "[-200, 100]",
+    "network.cell.tau_refrac": "[0, 1000]",
+    "network.cell.tau_syn_E": "(0, 10000]",
+    "network.cell.tau_syn_I": "(0, 10000]",
+    "plasticity.tau_plus_ms": "(0, 10000]",
+    "plasticity.tau_minus_ms": "(0, 10000]",
+    "plasticity.a_plus": "[0, 1000]",
+    "plasticity.a_minus": "[0, 1000]",
+    "plasticity.learning_rate_nA": "[0, 100]",
+    "plasticity.baseline_rate": "[0, 1]",
+    "plasticity.baseline_min": "[-1000, 1000]",
+    "plasticity.reward_correct": "[-1000, 1000]",
+    "plasticity.reward_wrong": "[-1000, 1000]",
+    "plasticity.target_spikes": "[0, 1000]",
+    "plasticity.homeostasis_nA": "[0, 100]",
+    "plasticity.loser_depression_nA": "[0, 100]",
+    "plasticity.exploration_nA": "[0, 100]",
+    "plasticity.weight_sum_nA": "[0, 10000]",
+    "plasticity.explore_prob": "[0, 1]",
+    "plasticity.explore_bias_nA": "[0, 100]",
+    "plasticity.explore_floor": "(0, 1]",
+    "plasticity.success_rate": "(0, 1]",
+    "plasticity.unsupervised_rate_nA": "[0, 100]",
+    "plasticity.w_min_nA": "[0, 100]",
+    "plasticity.w_max_nA": "[0, 100]",
+    "training.max_epochs": "[1, 100000]",
+    "training.min_winner_spikes": "[0, 1000]",
+    "training.max_winner_spikes": "[0, 1000]",
+    "training.max_other_spikes": "[0, 1000]",
+    "training.min_margin": "[1, 1000]",
+    "training.noise_flips": "[0, 10000]",
+}
+
+
+def _in_range(value: float, spec: str) -> bool:
+    lo, hi = (float(x) for x in spec[1:-1].split(","))
+    return (lo <= value if spec[0] == "[" else lo < value) and (value <= hi if spec[-1] == "]" else value < hi)
+
+
+def _on_grid(value: float, step: float) -> bool:
+    n = round(value / step)
+    return abs(value - n * step) <= 1e-9 * max(1.0, abs(value))
 
 
 @dataclass(frozen=True)
@@ -151,15 +218,35 @@ class Params:
         return Params.from_dict(merge(self.to_dict(), overrides or {}))
 
     def validate(self) -> None:
+        """Every value finite and in range (:data:`LIMITS`), every time on the time grid,
+        the choices known and the pairs consistent; ``ValueError`` naming the first key that
+        is not, with what is allowed."""
+        flat = _flatten(self.to_dict())
+        for key, spec in LIMITS.items():
+            try:
+                value = float(flat[key])
+            except OverflowError:
+                raise ValueError(f"{key} must be in {spec}, got a number too large to hold") from None
+            if not math.isfinite(value):
+                raise ValueError(f"{key} must be a finite number in {spec}, got {value}")
+            if not _in_range(value, spec):
+                raise ValueError(f"{key} must be in {spec}, got {value:g}")
         n, p, t = self.network, self.plasticity, self.training
         if n.input_encoding not in INPUT_ENCODINGS:
             raise ValueError(
                 f"network.input_encoding must be one of {', '.join(INPUT_ENCODINGS)}, "
-                f"got {n.input_encoding!r}"
+                f"got {excerpt(n.input_encoding, 40)}"
             )
-        for name in ("timestep_ms", "window_ms", "delay_ms", "inhibition_delay_ms"):
-            if getattr(n, name) <= 0:
-                raise ValueError(f"network.{name} must be positive, got {getattr(n, name)}")
+        if not _on_grid(n.timestep_ms, TIME_GRID_MS):
+            raise ValueError(f"network.timestep_ms must be a multiple of {TIME_GRID_MS} ms (NEST's time grid), "
+                             f"got {n.timestep_ms:g}")
+        for name in ("window_ms", "rest_ms", "delay_ms", "inhibition_delay_ms"):
+            value = getattr(n, name)
+            if not _on_grid(value, n.timestep_ms):
+                raise ValueError(f"network.{name} must be a whole number of time steps ({n.timestep_ms:g} ms), "
+                                 f"got {value:g}")
+            if name.endswith("delay_ms") and value < n.timestep_ms - 1e-12:
+                raise ValueError(f"network.{name} must be at least one time step ({n.timestep_ms:g} ms), got {value:g}")
         # a spike still in flight, or a refractory period, would reach into the next presentation
         floor = max(n.delay_ms, n.inhibition_delay_ms, n.cell.tau_refrac)
         if n.rest_ms < floor:
@@ -167,30 +254,36 @@ class Params:
                 f"network.rest_ms must be at least {floor:g} ms (the longest delay or refractory period), "
                 f"got {n.rest_ms:g}: raise it so that no spike reaches into the next presentation"
             )
+        if not n.cell.v_reset < n.cell.v_thresh:
+            raise ValueError(f"network.cell.v_reset ({n.cell.v_reset:g} mV) must be below network.cell.v_thresh "
+                             f"({n.cell.v_thresh:g} mV)")
         if not n.w_init_min_nA <= n.w_init_max_nA:
             raise ValueError("network.w_init_min_nA must not exceed network.w_init_max_nA")
         from snn_rl.model.rules import REGISTRY  # the registry imports no rule until one is used
 
         if p.rule not in REGISTRY:
-            raise ValueError(f"plasticity.rule must be one of {', '.join(REGISTRY)}, got {p.rule!r}")
+            raise ValueError(f"plasticity.rule must be one of {', '.join(REGISTRY)}, got {excerpt(p.rule, 40)}")
         if p.explore_on not in ("any", "wrong"):
-            raise ValueError(f"plasticity.explore_on must be 'any' or 'wrong', got {p.explore_on!r}")
+            raise ValueError(f"plasticity.explore_on must be 'any' or 'wrong', got {excerpt(p.explore_on, 40)}")
         if p.expectation not in ("class", "output"):
-            raise ValueError(f"plasticity.expectation must be 'class' or 'output', got {p.expectation!r}")
+            raise ValueError(f"plasticity.expectation must be 'class' or 'output', got {excerpt(p.expectation, 40)}")
         if p.credit not in ("all", "answer"):
-            raise ValueError(f"plasticity.credit must be 'all' or 'answer', got {p.credit!r}")
-        if not 0.0 <= p.explore_prob <= 1.0:
-            raise ValueError(f"plasticity.explore_prob must be in [0, 1], got {p.explore_prob}")
-        if p.explore_floor <= 0:
-            raise ValueError(f"plasticity.explore_floor must be positive, got {p.explore_floor}")
-        if t.noise_flips < 0:
-            raise ValueError(f"training.noise_flips must be >= 0, got {t.noise_flips}")
+            raise ValueError(f"plasticity.credit must be 'all' or 'answer', got {excerpt(p.credit, 40)}")
         if not p.w_min_nA <= p.w_max_nA:
             raise ValueError("plasticity.w_min_nA must not exceed plasticity.w_max_nA")
-        if t.min_margin < 1:
-            raise ValueError(f"training.min_margin must be at least 1 (a strict winner), got {t.min_margin}")
-        if t.max_epochs <= 0:
-            raise ValueError(f"training.max_epochs must be positive, got {t.max_epochs}")
+        if t.min_winner_spikes > t.max_winner_spikes:
+            raise ValueError(f"training.min_winner_spikes ({t.min_winner_spikes}) must not exceed "
+                             f"training.max_winner_spikes ({t.max_winner_spikes})")
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _check_keys(cls: type, data: dict[str, Any], prefix: str) -> None:
@@ -199,7 +292,7 @@ def _check_keys(cls: type, data: dict[str, Any], prefix: str) -> None:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key, value in data.items():
         if key not in fields:
-            raise ValueError(f"unknown parameter {prefix}{key} (known: {', '.join(fields)})")
+            raise ValueError(f"unknown parameter {prefix}{clip(str(key), 40)} (known: {', '.join(fields)})")
         sub = _section_types.get((cls, key))
         if sub is not None:
             _check_keys(sub, value, f"{prefix}{key}.")
@@ -220,7 +313,7 @@ def _check_type(name: str, default: Any, value: Any) -> None:
     else:
         ok, kind = True, ""
     if not ok:
-        raise ValueError(f"parameter {name} must be {kind}, got {value!r}")
+        raise ValueError(f"parameter {name} must be {kind}, got {excerpt(value, 60)}")
 
 
 _section_types = {
@@ -255,15 +348,15 @@ def load_params(spec: str | None = None) -> Params:
         if not path.is_file() and spec in parameter_set_names():
             path = PARAMETER_SETS / f"{spec}.yaml"
         if not path.is_file():
-            raise ValueError(f"parameter file {spec} does not exist (named parameter sets: "
-                             f"{', '.join(parameter_set_names())})")
-        source, text = str(path), path.read_text()
-    try:
-        import yaml
-
-        data = yaml.safe_load(text)
-    except Exception as exc:  # yaml.YAMLError and friends: one line is enough
-        raise ValueError(f"{source} is not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
+            raise ValueError(f"parameter file {clip(spec)} does not exist or is not a file "
+                             f"(named parameter sets: {', '.join(parameter_set_names())})")
+        source = str(path)
+        try:
+            with open(path, "rb") as fh:
+                text = fh.read(MAX_PARAMS_BYTES + 1)
+        except OSError as exc:
+            raise ValueError(f"cannot read parameter file {path}: {exc.strerror}") from None
+    data = load_yaml(text, source)
     try:
         return Params.from_dict(data or {})
     except (TypeError, ValueError) as exc:

@@ -44,7 +44,7 @@ def _bundle(tmp_path, dataset_name: str):
                              labels=data.labels, image_shape=data.shape, input_encoding=params.network.input_encoding)
     run = tmp_path / "run"
     save_weights(run / "weights.npz", trained)
-    write_json(run / "train.json", {"dataset": dataset_name, "params": params.to_dict()})
+    write_json(run / "train.json", {**data.record(), "params": params.to_dict()})
     snn_rl.deploy(run, tmp_path / "bundle")
     spec = importlib.util.spec_from_file_location(f"bundle_{dataset_name}", tmp_path / "bundle" / "run.py")
     module = importlib.util.module_from_spec(spec)

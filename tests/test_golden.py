@@ -7,6 +7,13 @@ the ``reward`` set, seed 1, on NEST. Every run here goes through the real comman
 the whole path (parameters, data set, rule, training loop, backend fast paths, storage) is
 covered. A change that alters a learning rule on purpose re-records the file in its own
 commit and says why.
+
+Bit for bit holds on the kind of machine that recorded the file. On another CPU the C
+library picks other variants of ``exp`` and ``log`` (with or without FMA), which may round
+the last bit of a result differently; the alphabet run then differs by about 1e-15 nA
+(measured on an AMD EPYC with AVX-512). So weights must equal the golden ones to within
+:data:`ULP_TOLERANCE_NA`: a billion times finer than any change of behaviour (one spike more or
+less moves a weight by about 1e-3 nA), and the gains, which no arithmetic touches, exactly.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from snn_rl.experiments.storage import load_weights
 GOLDEN = Path(__file__).resolve().parent / "golden" / "weights.npz"
 RUNS = [("abcd", "seed", backend, seed) for backend in ("nest", "neuron") for seed in (1, 2, 3)]
 RUNS.append(("alphabet", "reward", "nest", 1))
+#: how far a weight may lie from the golden run's (nA): the last bits of double arithmetic
+ULP_TOLERANCE_NA = 1e-12
 
 
 @pytest.mark.simulator
@@ -34,6 +43,6 @@ def test_trained_weights_equal_the_golden_run(dataset, params, backend, seed, tm
         key = f"{dataset}-{backend}-seed{seed}"
         assert np.array_equal(trained.input_gains, golden[f"{key}/gains"])
         assert trained.weights.dtype == golden[key].dtype
-        assert np.array_equal(trained.weights, golden[key]), (
+        assert np.abs(trained.weights - golden[key]).max() <= ULP_TOLERANCE_NA, (
             f"{key}: weights differ from the golden run (largest difference "
             f"{np.abs(trained.weights - golden[key]).max():.3g} nA)")

@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 
 from conftest import INSTALLED_BACKENDS, ROOT, cli_env, run_cli
+from snn_rl.experiments.outputs import MARK
 from snn_rl.experiments import storage
 from snn_rl.experiments.storage import StorageError, load_checkpoint, load_weights, save_checkpoint
 from snn_rl.experiments.checkpoints import CHECKPOINT_DIR, checkpoint_paths
@@ -306,6 +307,7 @@ def test_killed_while_writing_results_is_finished_by_resume(reference, tmp_path)
     out = tmp_path / "late"
     shutil.copytree(reference["nest"] / CHECKPOINT_DIR, out / CHECKPOINT_DIR)
     shutil.copy(reference["nest"] / "weights.npz", out / "weights.npz")
+    shutil.copy(reference["nest"] / MARK, out / MARK)  # the killed run had marked its folder
     refused = run_cli(*_train_args("nest", out), check=False)
     assert refused.returncode == 2 and "--resume" in refused.stderr
     run_cli(*_train_args("nest", out, "--resume"))

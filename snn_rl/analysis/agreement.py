@@ -17,7 +17,7 @@ import numpy as np
 from snn_rl.analysis import plots
 from snn_rl.errors import InputError
 from snn_rl.experiments.lockstep import Recording, load_recording
-from snn_rl.experiments.outputs import prepare_out_file
+from snn_rl.experiments.outputs import json_with, prepare_out_file
 from snn_rl.experiments.storage import write_json
 from snn_rl.model.decision import winner
 
@@ -103,7 +103,7 @@ def agreement(recordings: list[Path | str], out: Path | str, *, tau_ms: float = 
               overwrite: bool = False) -> list[dict]:
     """Compare recordings of one protocol (one per backend) pair by pair; write the result to
     ``out`` (.json) and, with ``figure``, the agreement figure (.png)."""
-    out = prepare_out_file(Path(out), overwrite)
+    out = prepare_out_file(out, overwrite, json_with("pairs"))
     loaded = [load_recording(Path(p)) for p in recordings]
     names = [r.backend for r in loaded]
     if len(set(names)) != len(names):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snn_rl.cli.args import positive_int
+from snn_rl.cli.args import repeats_arg
 from snn_rl.deployment.emulation import SIMULATORS, emulate
 from snn_rl.deployment.spinnaker import EBRAINS_TOKEN_ENV, TARGETS, deploy
 
@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--weights", required=True, help="a trained run directory or weights.npz file")
     p.add_argument("--dataset", help="data set (default: the built-in one recorded in train.json)")
     p.add_argument("--out", required=True, help="bundle directory")
-    p.add_argument("--repeats", type=positive_int, default=3, help="presentations per character (default: 3)")
+    p.add_argument("--repeats", type=repeats_arg, default=3, help="presentations per character (default: 3)")
     p.add_argument("--virtual", action="store_true", help="also map the bundle on a virtual SpiNNaker board")
     p.add_argument("--submit", action="store_true",
                    help=f"submit to the EBRAINS platform (needs {EBRAINS_TOKEN_ENV} and --collab)")
@@ -38,6 +38,6 @@ def add_parser(sub) -> None:
     p.add_argument("--dataset", help="data set (default: the built-in one recorded in train.json)")
     p.add_argument("--out", required=True, help="output directory (test.json, emulation.json)")
     p.add_argument("--simulator", choices=SIMULATORS, default="nest", help="float simulator (default: nest)")
-    p.add_argument("--repeats", type=positive_int, default=3, help="presentations per character (default: 3)")
+    p.add_argument("--repeats", type=repeats_arg, default=3, help="presentations per character (default: 3)")
     p.add_argument("--overwrite", action="store_true", help="replace a result in --out")
     p.set_defaults(func=cmd_emulate)

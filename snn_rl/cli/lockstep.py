@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from snn_rl.analysis.agreement import agreement
 from snn_rl.cli.args import (
-    DATASET_HELP, PARAMS_HELP, non_negative_float, non_negative_int, positive_float, positive_int,
+    DATASET_HELP, PARAMS_HELP, flips_arg, non_negative_float, positive_float, seed_arg, threads_arg, windows_arg,
 )
 from snn_rl.experiments.lockstep import lockstep_protocol, replay
 from snn_rl.model.params import load_params
@@ -48,11 +48,11 @@ def add_parser(subparsers) -> None:
     q.add_argument("--weights", required=True, help="a run directory or weights.npz file")
     q.add_argument("--dataset", default="abcd", help=DATASET_HELP)
     q.add_argument("--params", help=PARAMS_HELP)
-    q.add_argument("--windows", type=positive_int, default=200, help="presentation windows (default: 200)")
-    q.add_argument("--seed", type=non_negative_int, default=1, help="seed of the characters and weight perturbations (default: 1)")
+    q.add_argument("--windows", type=windows_arg, default=200, help="presentation windows (default: 200)")
+    q.add_argument("--seed", type=seed_arg, default=1, help="seed of the characters and weight perturbations (default: 1)")
     q.add_argument("--weight-jitter-nA", type=non_negative_float, default=0.3,
                    help="standard deviation of the per-window weight perturbation, nA (default: 0.3)")
-    q.add_argument("--noise-flips", type=non_negative_int, default=0, help="pixels flipped in each window (default: 0)")
+    q.add_argument("--noise-flips", type=flips_arg, default=0, help="pixels flipped in each window (default: 0)")
     q.add_argument("--out", required=True, help="protocol file (.npz)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     q.set_defaults(func=cmd_protocol)
@@ -60,7 +60,7 @@ def add_parser(subparsers) -> None:
     q = sub.add_parser("run", help="replay a protocol on one backend and record every spike")
     q.add_argument("--backend", required=True, help="simulator to replay on")
     q.add_argument("--protocol", required=True, help="protocol file from 'snn-rl lockstep protocol'")
-    q.add_argument("--threads", type=positive_int, default=1, help="simulator threads (NEST OpenMP)")
+    q.add_argument("--threads", type=threads_arg, default=1, help="simulator threads (NEST OpenMP)")
     q.add_argument("--out", required=True, help="recording file (.npz)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     q.set_defaults(func=cmd_run)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from snn_rl import backends
-from snn_rl.cli.args import DATASET_HELP, PARAMS_HELP, non_negative_int, positive_int
+from snn_rl.cli.args import DATASET_HELP, PARAMS_HELP, epochs_arg, flips_arg, repeats_arg, seed_arg, threads_arg
 from snn_rl.experiments.evaluation import test
 from snn_rl.experiments.training import train
 from snn_rl.model.params import load_params
@@ -43,15 +43,15 @@ def _common(p) -> None:
     p.add_argument("--dataset", default="abcd", help=DATASET_HELP)
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--params", help=PARAMS_HELP)
-    p.add_argument("--threads", type=positive_int, default=1, help="simulator threads (NEST OpenMP)")
+    p.add_argument("--threads", type=threads_arg, default=1, help="simulator threads (NEST OpenMP)")
     p.add_argument("--overwrite", action="store_true", help="replace a finished result in --out")
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train the network with the host-side reward-modulated STDP loop")
     _common(p)
-    p.add_argument("--seed", type=non_negative_int, default=1, help="master seed of the run (default: 1)")
-    p.add_argument("--epochs", type=positive_int, help="maximum number of epochs (default from parameters: 200)")
+    p.add_argument("--seed", type=seed_arg, default=1, help="master seed of the run (default: 1)")
+    p.add_argument("--epochs", type=epochs_arg, help="maximum number of epochs (default from parameters: 200)")
     p.add_argument("--resume", action="store_true",
                    help="continue from the newest good checkpoint in --out (with --overwrite: start again "
                         "when no checkpoint fits this run)")
@@ -61,9 +61,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("test", help="evaluate trained weights with plasticity off")
     _common(p)
     p.add_argument("--weights", required=True, help="a run directory or weights.npz file")
-    p.add_argument("--repeats", type=positive_int, default=3, help="presentations per character (default: 3)")
-    p.add_argument("--noise-flips", type=non_negative_int, default=0, help="pixels flipped in each test presentation")
-    p.add_argument("--noise-seed", type=non_negative_int, default=0, help="seed of the input noise")
+    p.add_argument("--repeats", type=repeats_arg, default=3, help="presentations per character (default: 3)")
+    p.add_argument("--noise-flips", type=flips_arg, default=0, help="pixels flipped in each test presentation")
+    p.add_argument("--noise-seed", type=seed_arg, default=0, help="seed of the input noise")
     p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("backends", help="list backends and whether their simulator is installed")

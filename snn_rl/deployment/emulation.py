@@ -13,7 +13,7 @@ from pathlib import Path
 from snn_rl import backends
 from snn_rl.errors import InputError
 from snn_rl.experiments.evaluation import Evaluation, evaluate, test
-from snn_rl.experiments.outputs import prepare_out
+from snn_rl.experiments.outputs import output_folder, prepare_out
 from snn_rl.experiments.provenance import provenance
 from snn_rl.experiments.runs import load_run
 from snn_rl.experiments.storage import write_json
@@ -88,22 +88,26 @@ def emulate(weights: Path | str, out: Path | str, *, dataset: Dataset | str | No
     if simulator not in SIMULATORS:
         raise InputError(f"--simulator must be one of {', '.join(SIMULATORS)}, got {simulator!r}")
     trained, dataset, params = load_run(weights, dataset)
-    out = prepare_out(Path(out), "emulation.json", overwrite)
-    emulated = "spinnaker-emulated" if simulator == "nest" else f"spinnaker-emulated-{simulator}"
-    chip = test(weights, dataset, emulated, out, repeats=repeats, overwrite=overwrite).evaluation
-    float_ev = _evaluate(simulator, params, trained, dataset, repeats)
-    coarse = q.spinnaker_params(params)
-    coarse_ev = _evaluate(simulator, coarse, trained, dataset, repeats)
-    quant = q.quantise_network(trained.weights, coarse.network.inhibition_nA).summary(trained.weights, dataset.labels)
-    broken = diagnose(dataset.labels, float_ev, coarse_ev, chip, quant["rounded_to_zero"])
-    report = {
-        "weights": str(weights), "dataset": dataset.name, "simulator": simulator, "repeats": repeats,
-        "accuracy": {"float": float_ev.accuracy, "float_1ms": coarse_ev.accuracy, "emulated": chip.accuracy},
-        "float_timestep_ms": params.network.timestep_ms,
-        "same_answers_as_float": not broken and chip.answers == float_ev.answers,
-        "broken_characters": broken,
-        "quantisation": quant,
-        "provenance": provenance(),
-    }
-    write_json(out / "emulation.json", report)
+    out = prepare_out(out, "emulation.json", overwrite, command="emulate")
+    with output_folder(out, "emulate", "emulation.json", produces=("test.json", "raster.png"),
+                       overwrite=overwrite) as folder:
+        if overwrite:
+            folder.clear()
+        emulated = "spinnaker-emulated" if simulator == "nest" else f"spinnaker-emulated-{simulator}"
+        chip = test(weights, dataset, emulated, out, repeats=repeats, overwrite=overwrite).evaluation
+        float_ev = _evaluate(simulator, params, trained, dataset, repeats)
+        coarse = q.spinnaker_params(params)
+        coarse_ev = _evaluate(simulator, coarse, trained, dataset, repeats)
+        quant = q.quantise_network(trained.weights, coarse.network.inhibition_nA).summary(trained.weights, dataset.labels)
+        broken = diagnose(dataset.labels, float_ev, coarse_ev, chip, quant["rounded_to_zero"])
+        report = {
+            "weights": str(weights), **dataset.record(), "simulator": simulator, "repeats": repeats,
+            "accuracy": {"float": float_ev.accuracy, "float_1ms": coarse_ev.accuracy, "emulated": chip.accuracy},
+            "float_timestep_ms": params.network.timestep_ms,
+            "same_answers_as_float": not broken and chip.answers == float_ev.answers,
+            "broken_characters": broken,
+            "quantisation": quant,
+            "provenance": provenance(),
+        }
+        write_json(out / "emulation.json", report)
     return EmulationResult(report=report, out=out)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from snn_rl.backends.spinnaker import CFG_TEMPLATES
 from snn_rl.errors import DeploymentError, InputError
-from snn_rl.experiments.outputs import prepare_out
+from snn_rl.experiments.outputs import output_folder, prepare_out
 from snn_rl.experiments.provenance import provenance
 from snn_rl.experiments.runs import load_run
 from snn_rl.experiments.storage import write_json
@@ -40,10 +40,11 @@ EBRAINS_USER_ENV, EBRAINS_TOKEN_ENV = "EBRAINS_USERNAME", "EBRAINS_TOKEN"
 VIRTUAL_MAP_TIMEOUT_S = 600
 
 
-def network_json(trained, params, repeats: int) -> dict:
-    """What ``run.py`` needs: SpiNNaker-constrained parameters and the trained weights (nA)."""
+def network_json(trained, params, repeats: int, dataset: Dataset | None = None) -> dict:
+    """What ``run.py`` needs: SpiNNaker-constrained parameters and the trained weights (nA);
+    with ``dataset``, the digest of the data set the bundle's dataset.txt holds."""
     n = q.spinnaker_params(params).network
-    return {
+    return {**({"dataset_sha256": dataset.digest()} if dataset is not None else {}),
         "cell": n.cell.pynn(), "window_ms": n.window_ms, "rest_ms": max(n.rest_ms, CONTINUOUS_REST_MS),
         "input_current_nA": n.input_current_nA, "input_encoding": trained.input_encoding,
         "inhibition_nA": n.inhibition_nA, "delay_ms": n.delay_ms, "inhibition_delay_ms": n.inhibition_delay_ms,
@@ -134,10 +135,14 @@ class DeployResult:
         return lines
 
 
+#: every top-level name a bundle folder holds besides deploy.json
+BUNDLE_FILES = ("run.py", "network.json", "dataset.txt", "quantisation.json", "README.md", "virtual_board")
+
+
 def _write_bundle(out: Path, name: str, trained, dataset: Dataset, params, repeats: int, quant: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(BUNDLE_SCRIPT, out / "run.py")
-    write_json(out / "network.json", network_json(trained, params, repeats))
+    write_json(out / "network.json", network_json(trained, params, repeats, dataset))
     (out / "dataset.txt").write_text(dataset.to_text())
     write_json(out / "quantisation.json", quant)
     (out / "README.md").write_text(readme_fragment(name, dataset, quant))
@@ -168,16 +173,19 @@ def deploy(weights: Path | str, out: Path | str, *, target: str = "spinnaker", d
     trained, dataset, params = load_run(weights, dataset)
     params = q.spinnaker_params(params)
     quant = q.quantise_network(trained.weights, params.network.inhibition_nA).summary(trained.weights, dataset.labels)
-    out = prepare_out(Path(out), "deploy.json", overwrite)
-    _write_bundle(out, Path(weights).name, trained, dataset, params, repeats, quant)
-    report = {"target": target, "weights": str(weights), "dataset": dataset.name, "repeats": repeats,
-              "quantisation": {k: v for k, v in quant.items() if k != "rounded_to_zero"},
-              "params": params.to_dict(), "provenance": provenance()}
-    if virtual:
-        report["virtual_board"] = virtual_map(out)
-    if submission:
-        report.update(_submit(submission, out, collab))
-    write_json(out / "deploy.json", report)
+    out = prepare_out(out, "deploy.json", overwrite, command="deploy")
+    with output_folder(out, "deploy", "deploy.json", produces=BUNDLE_FILES, overwrite=overwrite) as folder:
+        if overwrite:
+            folder.clear()
+        _write_bundle(out, Path(weights).name, trained, dataset, params, repeats, quant)
+        report = {"target": target, "weights": str(weights), **dataset.record(), "repeats": repeats,
+                  "quantisation": {k: v for k, v in quant.items() if k != "rounded_to_zero"},
+                  "params": params.to_dict(), "provenance": provenance()}
+        if virtual:
+            report["virtual_board"] = virtual_map(out)
+        if submission:
+            report.update(_submit(submission, out, collab))
+        write_json(out / "deploy.json", report)
     vb = report.get("virtual_board")
     if vb is not None and not vb["mapped"]:
         raise DeploymentError(f"the bundle did not map on a virtual SpiNNaker board: {vb['error']}")

@@ -27,6 +27,12 @@ KEEP_CHECKPOINTS = 3
 _CKPT_RE = re.compile(r"^epoch_(\d+)\.npz$")
 
 
+def is_checkpoint_name(rel: str) -> bool:
+    """Whether a file name relative to a run folder is one of its checkpoints."""
+    folder, _, name = rel.partition("/")
+    return folder == CHECKPOINT_DIR and bool(_CKPT_RE.match(name))
+
+
 class Streams(NamedTuple):
     """Independent random streams of one training run."""
 

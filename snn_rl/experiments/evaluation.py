@@ -18,7 +18,7 @@ import numpy as np
 from snn_rl import backends
 from snn_rl.analysis import plots
 from snn_rl.errors import InputError
-from snn_rl.experiments.outputs import prepare_out
+from snn_rl.experiments.outputs import output_folder, prepare_out
 from snn_rl.experiments.provenance import provenance
 from snn_rl.experiments.runs import load_trained
 from snn_rl.experiments.storage import WEIGHTS_FILE, write_json
@@ -177,30 +177,33 @@ def test(weights: Path | str, dataset: Dataset | str, backend: str, out: Path | 
     weights = Path(weights)
     trained, params = load_trained(weights, dataset, params)
     check_noise_flips(noise_flips, dataset)
-    out = prepare_out(Path(out), "test.json", overwrite)
+    out = prepare_out(out, "test.json", overwrite, command="test")
     adapter = backends.get(backend)
     adapter.check("inference")
     adapter.require()
-    params = adapter.constrain(params)
-    t0 = time.perf_counter()
-    adapter.setup(params.network.timestep_ms, threads=threads)
-    net = CharacterNetwork(adapter, params.network, trained.weights, trained.input_gains)
-    ev = evaluate(net, dataset, trained.input_encoding, repeats=repeats, noise_flips=noise_flips,
-                  rng=np.random.default_rng(noise_seed))
-    wall = time.perf_counter() - t0
-    adapter.end()
-    summary = {
-        "backend": adapter.name, "weights": str(weights), "dataset": dataset.name, "repeats": repeats,
-        "noise_flips": noise_flips, "noise_seed": noise_seed, **ev.summary(), "answers": ev.answers,
-        "targets": ev.targets, "output_spike_counts": [c.tolist() for c in ev.counts], "wall_seconds": wall,
-        "params": params.to_dict(),
-        "provenance": provenance({"dataset": dataset.path,
-                                  "weights": weights / WEIGHTS_FILE if weights.is_dir() else weights}),
-    }
-    plots.raster(ev, net.presentation_ms, out / "raster.png",
-                 title=f"{dataset.name} on {adapter.name}: accuracy {ev.accuracy:.3f}"
-                 + (f", {noise_flips} flipped pixels" if noise_flips else ""))
-    write_json(out / "test.json", summary)
+    with output_folder(out, "test", "test.json", produces=("raster.png",), overwrite=overwrite) as folder:
+        if overwrite:
+            folder.clear()
+        params = adapter.constrain(params)
+        t0 = time.perf_counter()
+        adapter.setup(params.network.timestep_ms, threads=threads)
+        net = CharacterNetwork(adapter, params.network, trained.weights, trained.input_gains)
+        ev = evaluate(net, dataset, trained.input_encoding, repeats=repeats, noise_flips=noise_flips,
+                      rng=np.random.default_rng(noise_seed))
+        wall = time.perf_counter() - t0
+        adapter.end()
+        summary = {
+            "backend": adapter.name, "weights": str(weights), **dataset.record(), "repeats": repeats,
+            "noise_flips": noise_flips, "noise_seed": noise_seed, **ev.summary(), "answers": ev.answers,
+            "targets": ev.targets, "output_spike_counts": [c.tolist() for c in ev.counts], "wall_seconds": wall,
+            "params": params.to_dict(),
+            "provenance": provenance({"dataset": dataset.path,
+                                      "weights": weights / WEIGHTS_FILE if weights.is_dir() else weights}),
+        }
+        plots.raster(ev, net.presentation_ms, out / "raster.png",
+                     title=f"{dataset.name} on {adapter.name}: accuracy {ev.accuracy:.3f}"
+                     + (f", {noise_flips} flipped pixels" if noise_flips else ""))
+        write_json(out / "test.json", summary)
     return TestResult(evaluation=ev, summary=summary, out=out)
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from snn_rl import backends
 from snn_rl.experiments.evaluation import check_noise_flips
-from snn_rl.experiments.outputs import prepare_out_file
+from snn_rl.experiments.outputs import npz_with, prepare_out_file
 from snn_rl.experiments.runs import load_trained
 from snn_rl.experiments.storage import StorageError, TrainedWeights, atomic_write_bytes, load_npz, npz_bytes
 from snn_rl.model.dataset import Dataset, as_dataset, encode, flip_pixels
@@ -206,7 +206,7 @@ def lockstep_protocol(weights: Path | str, dataset: Dataset | str, out: Path | s
     dataset = as_dataset(dataset)
     weights = Path(weights)
     trained, params = load_trained(weights, dataset, params)
-    out = prepare_out_file(Path(out), overwrite)
+    out = prepare_out_file(out, overwrite, npz_with("meta_json"))
     check_noise_flips(noise_flips, dataset)
     protocol = make_protocol(trained, dataset, params, windows, seed, weight_jitter_nA, noise_flips,
                              source=str(weights))
@@ -219,7 +219,7 @@ def replay(protocol: Protocol | Path | str, backend: str, out: Path | str, *, th
     """Replay a protocol (or a protocol file) on ``backend``, write the recording to ``out`` (.npz)."""
     if not isinstance(protocol, Protocol):
         protocol = load_protocol(Path(protocol))
-    out = prepare_out_file(Path(out), overwrite)
+    out = prepare_out_file(out, overwrite, npz_with("meta_json"))
     adapter = backends.get(backend)
     adapter.check("inference")
     recording = record(adapter.require(), protocol, threads=threads)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from snn_rl.errors import InputError
 from snn_rl.experiments.storage import StorageError, TrainedWeights, load_weights, read_json
-from snn_rl.model.dataset import BUILTIN, Dataset, as_dataset, n_inputs
+from snn_rl.model.dataset import BUILTIN, DIGITS, Dataset, as_dataset, n_inputs
 from snn_rl.model.params import Params
 
 
@@ -41,6 +41,21 @@ def load_trained(weights_path: Path, dataset: Dataset, params: Params | None = N
     return trained, params
 
 
+def recorded_builtin(weights: Path) -> Dataset:
+    """The built-in data set a run was trained on, known by the digest its ``train.json``
+    records (a user's file named ``abcd.txt`` is not the built-in A-D);
+    :class:`InputError` if the run was trained on anything else."""
+    summary = _folder(Path(weights)) / "train.json"
+    record = read_json(summary) if summary.exists() else {}
+    name = record.get("dataset") if isinstance(record, dict) else None
+    if name in BUILTIN or name in DIGITS:
+        candidate = as_dataset(name)
+        if record.get("dataset_source") == "built-in" and record.get("dataset_sha256") == candidate.digest():
+            return candidate
+    raise InputError(f"cannot tell which data set {weights} was trained on "
+                     f"({'a file' if name else 'no train.json record'}, not a built-in one); pass --dataset")
+
+
 def load_run(weights: Path | str, dataset: Dataset | str | None = None) -> tuple[TrainedWeights, Dataset, Params]:
     """Weights, data set and parameters of a trained run; without ``dataset``, the built-in
     data set recorded in its ``train.json``."""
@@ -48,11 +63,7 @@ def load_run(weights: Path | str, dataset: Dataset | str | None = None) -> tuple
     if not path.exists():  # named before the data set it would be looked up for
         raise StorageError(f"{path} does not exist")
     if dataset is None:
-        summary = _folder(path) / "train.json"
-        recorded = read_json(summary).get("dataset") if summary.exists() else None
-        if recorded not in BUILTIN:
-            raise InputError(f"cannot tell which data set {path} was trained on; pass --dataset")
-        dataset = recorded
+        dataset = recorded_builtin(path)
     dataset = as_dataset(dataset)
     trained, params = load_trained(path, dataset)
     return trained, dataset, params

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from snn_rl.model.text_input import excerpt
+
 WEIGHTS_FILE = "weights.npz"
 FORMAT_VERSION = 1
 
@@ -83,8 +85,25 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
+#: the most an .npz file may unpack to (bytes): far above any network of this project, far
+#: below what would exhaust memory
+MAX_NPZ_BYTES = 2_000_000_000
+
+
 def load_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every array of an .npz file (no pickles); :class:`StorageError` if it cannot be read."""
+    """Every array of an .npz file (no pickles); :class:`StorageError` if it cannot be read
+    or would unpack to more than :data:`MAX_NPZ_BYTES`."""
+    import zipfile
+
+    try:
+        if Path(path).is_file() and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                unpacked = sum(info.file_size for info in zf.infolist())
+            if unpacked > MAX_NPZ_BYTES:
+                raise StorageError(f"{path} would unpack to {unpacked / 1e9:.1f} GB; "
+                                   f"no file of this project is larger than {MAX_NPZ_BYTES / 1e9:g} GB")
+    except (OSError, zipfile.BadZipFile):
+        pass  # np.load below reports the file
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
@@ -135,20 +154,57 @@ def load_weights(path: Path) -> TrainedWeights:
     missing = [k for k in required if k not in data]
     if missing:
         raise StorageError(f"{path} is not a weights file (missing {', '.join(missing)})")
-    w = np.asarray(data["weights_nA"], dtype=float)
-    gains = np.asarray(data["input_gains"], dtype=float)
-    labels = tuple(str(x) for x in data["labels"])
-    if w.ndim != 2 or w.shape[1] != len(labels) or gains.shape != (w.shape[0],):
-        raise StorageError(
-            f"{path} is inconsistent: weights {w.shape}, {gains.size} input gains, {len(labels)} labels"
-        )
-    if not np.all(np.isfinite(w)):
-        raise StorageError(f"{path} holds non-finite weights")
-    return TrainedWeights(
-        weights=w, input_gains=gains, labels=labels,
-        image_shape=tuple(int(x) for x in data["image_shape"]),
-        input_encoding=str(data["input_encoding"]),
-    )
+    return check_trained(data, str(path))
+
+
+#: the largest weight or input gain a weights file may hold (nA; the rule's bound is 100)
+MAX_WEIGHT_NA = 100.0
+MAX_GAIN = 100.0
+
+
+def _numbers(data: dict[str, np.ndarray], key: str, where: str) -> np.ndarray:
+    arr = data[key]
+    if arr.dtype.kind not in "iuf":
+        raise StorageError(f"{where}: {key} must hold numbers, it holds {arr.dtype}")
+    arr = np.asarray(arr, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise StorageError(f"{where}: {key} holds non-finite values (NaN or infinity)")
+    return arr
+
+
+def check_trained(data: dict[str, np.ndarray], where: str) -> TrainedWeights:
+    """The arrays of a weights file checked (kinds, shapes, finite, in range) and made
+    :class:`TrainedWeights`; :class:`StorageError` naming the first problem."""
+    from snn_rl.model.dataset import MAX_CLASSES, MAX_LABEL, MAX_PIXELS, n_inputs
+    from snn_rl.model.params import INPUT_ENCODINGS
+
+    w = _numbers(data, "weights_nA", where)
+    gains = _numbers(data, "input_gains", where)
+    labels_arr, shape_arr, enc_arr = data["labels"], data["image_shape"], data["input_encoding"]
+    if labels_arr.dtype.kind != "U" or labels_arr.ndim != 1 or not 2 <= labels_arr.size <= MAX_CLASSES:
+        raise StorageError(f"{where}: labels must be 2 to {MAX_CLASSES} strings, got {labels_arr.dtype} {labels_arr.shape}")
+    labels = tuple(str(x) for x in labels_arr)
+    if any(not 0 < len(lab) <= MAX_LABEL for lab in labels) or len(set(labels)) != len(labels):
+        raise StorageError(f"{where}: labels must be distinct, non-empty and at most {MAX_LABEL} characters long")
+    if shape_arr.dtype.kind not in "iu" or shape_arr.shape != (2,) or not all(0 < int(x) <= MAX_PIXELS for x in shape_arr):
+        raise StorageError(f"{where}: image_shape must be two positive whole numbers, got {excerpt(shape_arr.tolist(), 40)}")
+    image_shape = (int(shape_arr[0]), int(shape_arr[1]))
+    if image_shape[0] * image_shape[1] > MAX_PIXELS:
+        raise StorageError(f"{where}: image_shape {image_shape} has more than {MAX_PIXELS} pixels")
+    encoding = str(enc_arr) if enc_arr.dtype.kind == "U" and enc_arr.ndim == 0 else None
+    if encoding not in INPUT_ENCODINGS:
+        raise StorageError(f"{where}: input_encoding must be one of {', '.join(INPUT_ENCODINGS)}, "
+                           f"got {excerpt(enc_arr.tolist(), 40)}")
+    expected = n_inputs(image_shape[0] * image_shape[1], encoding)
+    if w.shape != (expected, len(labels)) or gains.shape != (expected,):
+        raise StorageError(f"{where} is inconsistent: weights {w.shape} and {gains.size} input gains, but "
+                           f"{image_shape[0]} x {image_shape[1]} images ({encoding}) and {len(labels)} labels need "
+                           f"weights ({expected}, {len(labels)}) and {expected} gains")
+    if w.size and not (w.min() >= 0 and w.max() <= MAX_WEIGHT_NA):
+        raise StorageError(f"{where}: weights must lie in [0, {MAX_WEIGHT_NA:g}] nA, found {w.min():g} to {w.max():g}")
+    if not (gains.min() >= 0 and gains.max() <= MAX_GAIN):
+        raise StorageError(f"{where}: input gains must lie in [0, {MAX_GAIN:g}], found {gains.min():g} to {gains.max():g}")
+    return TrainedWeights(weights=w, input_gains=gains, labels=labels, image_shape=image_shape, input_encoding=encoding)
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:

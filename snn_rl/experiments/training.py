@@ -27,7 +27,7 @@ from snn_rl.errors import InputError
 from snn_rl.experiments import checkpoints
 from snn_rl.experiments.checkpoints import Streams, TrainState
 from snn_rl.experiments.evaluation import Evaluation, evaluate
-from snn_rl.experiments.outputs import prepare_out
+from snn_rl.experiments.outputs import output_folder, prepare_out
 from snn_rl.experiments.provenance import git_commit, package_versions, provenance
 from snn_rl.experiments.storage import WEIGHTS_FILE, StorageError, TrainedWeights, save_weights, write_json
 from snn_rl.model import rules
@@ -38,6 +38,8 @@ from snn_rl.model.params import Params
 
 #: what a finished run writes; train.json, the marker of a finished result, last
 RESULT_FILES = ("train.json", WEIGHTS_FILE, "learning_curve.png", "weights.png")
+#: every top-level name a training run writes into its folder
+PRODUCES = (*RESULT_FILES, checkpoints.CHECKPOINT_DIR)
 
 
 def _print_warning(message: str) -> None:
@@ -72,7 +74,8 @@ def train(params: Params, dataset: Dataset | str, backend: str, out: Path | str,
     checkpoint fits). Everything is checked before the simulator starts.
     """
     dataset = as_dataset(dataset)
-    out = prepare_out(Path(out), "train.json", overwrite, resume)
+    out = prepare_out(out, "train.json", overwrite, resume, command="train", produces=PRODUCES,
+                      recognise=checkpoints.is_checkpoint_name)
     if checkpoints.checkpoint_paths(out) and not (resume or overwrite):
         raise InputError(f"{out} holds the checkpoints of an unfinished run; pass --resume to continue it "
                          "or --overwrite to start again")
@@ -88,19 +91,20 @@ def train(params: Params, dataset: Dataset | str, backend: str, out: Path | str,
             warn(f"not resuming: {exc}")
             resume = False
     adapter.require()
-    if overwrite and not resume:
-        # the old result goes first (its marker, train.json, first of all), so that an
-        # interrupted new run leaves a directory of checkpoints only, never a stale result
-        for name in RESULT_FILES:
-            (out / name).unlink(missing_ok=True)
-    trained, summary = run_training(adapter, dataset, params, seed, out, resume=resume, threads=threads,
-                                    progress=progress, warn=warn)
-    save_weights(out / WEIGHTS_FILE, trained)
-    plots.learning_curve(summary["learning_curve"], out / "learning_curve.png",
-                         title=f"{dataset.name} on {adapter.name}, seed {seed}")
-    plots.weight_grids(trained.weights, dataset.labels, dataset.shape, trained.input_encoding,
-                       out / "weights.png", title=f"weights after epoch {summary['weights_from_epoch']}")
-    write_json(out / "train.json", {**summary, "provenance": provenance({"dataset": dataset.path})})
+    with output_folder(out, "train", "train.json", produces=PRODUCES, overwrite=overwrite,
+                       resume=resume or overwrite, recognise=checkpoints.is_checkpoint_name) as folder:
+        if overwrite and not resume:
+            # the old result goes (train.json first of all), so that an interrupted new run
+            # leaves a folder of checkpoints only, never a stale result
+            folder.clear()
+        trained, summary = run_training(adapter, dataset, params, seed, out, resume=resume, threads=threads,
+                                        progress=progress, warn=warn)
+        save_weights(out / WEIGHTS_FILE, trained)
+        plots.learning_curve(summary["learning_curve"], out / "learning_curve.png",
+                             title=f"{dataset.name} on {adapter.name}, seed {seed}")
+        plots.weight_grids(trained.weights, dataset.labels, dataset.shape, trained.input_encoding,
+                           out / "weights.png", title=f"weights after epoch {summary['weights_from_epoch']}")
+        write_json(out / "train.json", {**summary, "provenance": provenance({"dataset": dataset.path})})
     return TrainResult(trained=trained, summary=summary, out=out)
 
 
@@ -262,7 +266,7 @@ def _summary(backend: str, seed: int, dataset: Dataset, params: Params, st: Trai
     # every epoch presents each image for training and once more for evaluation, plus the retries
     sim_ms = ((st.epoch - first) * 2 * dataset.n_images + retried) * presentation_ms
     return {
-        "backend": backend, "seed": seed, "dataset": dataset.name, "labels": list(dataset.labels),
+        "backend": backend, "seed": seed, **dataset.record(), "labels": list(dataset.labels),
         "epochs_run": st.epoch, "epochs_to_criterion": st.epochs_to_criterion,
         "criterion_met": st.epochs_to_criterion is not None, "weights_from_epoch": st.best_epoch,
         "best_eval_accuracy": st.best_score[1], "resumed_from_epoch": resumed_from, "segments": st.segments,
