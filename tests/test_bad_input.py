@@ -21,6 +21,7 @@ the Snakefile; that notice is not an error and is the one line set aside.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,8 @@ from snn_rl.experiments.checkpoints import checkpoint_paths
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 PROFILE_NOTICE = "Using workflow specific profile profiles/default for setting default command line arguments."
+#: the longest error line a case may print: input never echoes unbounded
+MAX_ERROR_LINE = 600
 GOOD_DATA = "A 101/010/000/010/010\nB 001/010/001/010/001\nC 000/011/011/011/000\nD 001/010/010/010/001\n"
 
 
@@ -99,6 +102,50 @@ def _all_checkpoints_damaged(d: Path) -> None:
     _unfinished(d)
     for path in checkpoint_paths(d / "run"):
         _truncate(path)
+
+
+def _npz(d: Path, **override) -> None:
+    """``odd.npz``: the finished run's weights file with some arrays replaced as given."""
+    with np.load(d / "run" / "weights.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays.update(override)
+    np.savez(d / "odd.npz", **arrays)
+
+
+def _record(d: Path, **changes) -> None:
+    """The run's train.json with some entries changed."""
+    path = d / "run" / "train.json"
+    record = json.loads(path.read_text())
+    record.update(changes)
+    path.write_text(json.dumps(record))
+
+
+def _folder(name: str, files: dict[str, str | bytes]) -> Callable[[Path], None]:
+    """A user's own folder ``name`` holding ``files``."""
+    def prepare(d: Path) -> None:
+        for rel, text in files.items():
+            path = d / name / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return prepare
+
+
+def _users_weights(d: Path) -> None:
+    (d / "mine").mkdir()
+    shutil.copy(d / "run" / "weights.npz", d / "mine" / "weights.npz")
+
+
+#: a YAML alias bomb: nine levels of nine-fold references (9**9 strings if expanded)
+ALIAS_BOMB = "network:\n  cell:\n    cm: [&l0 [" + ", ".join(['"lol"'] * 9) + "], " + ", ".join(
+    f"&l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 9)) + "]\n"
+
+
+def deploy_cmd(*args: str, weights: str = "{run}", out: str = "{out}") -> list[str]:
+    return ["deploy", "--target", "spinnaker", "--weights", weights, "--out", out, *args]
+
+
+def emulate_cmd(*args: str, weights: str = "{run}", out: str = "{out}") -> list[str]:
+    return ["emulate", "--weights", weights, "--out", out, *args]
 
 
 CASES = [
@@ -178,6 +225,106 @@ CASES = [
          "beyond max_epochs 2", _unfinished),
     Case("checkpoints-all-damaged", train_cmd("--seed", "3", "--epochs", "3", "--resume", out="{run}"),
          "none of the 3 checkpoints", _all_checkpoints_damaged),
+    # --- data safety: an output folder holds only what the command wrote --------------------
+    Case("deploy-into-users-folder", deploy_cmd(out="{dir}/mine"), "holds 3 file(s) that snn-rl did not write",
+         _folder("mine", {"README.md": "my notes", "run.py": "print(1)", "dataset.txt": "mine"})),
+    Case("deploy-overwrite-users-files", deploy_cmd("--overwrite", out="{dir}/mine"), "which snn-rl did not write",
+         _folder("mine", {"README.md": "my notes", "run.py": "print(1)", "dataset.txt": "mine"})),
+    Case("train-into-users-weights", train_cmd(out="{dir}/mine"), "did not write (e.g. 'weights.npz')", _users_weights),
+    Case("train-overwrite-users-weights", train_cmd("--overwrite", out="{dir}/mine"),
+         "holds 'weights.npz', which snn-rl did not write", _users_weights),
+    Case("out-empty", train_cmd(out=""), "--out is empty"),
+    Case("out-blank", train_cmd(out="  "), "--out is empty"),
+    Case("out-root", train_cmd(out="/"), "is the file-system root"),
+    Case("out-home", train_cmd(out="~"), "is the home folder"),
+    Case("test-into-a-training-run", eval_cmd(), "holds the result of 'snn-rl train'", out="{run}"),
+    Case("emulate-into-a-training-run", emulate_cmd(out="{run}"), "holds the result of 'snn-rl train'"),
+    Case("train-into-a-test-folder", train_cmd(out="{dir}/t"), "holds the result of 'snn-rl test'",
+         _folder("t", {".snn-rl.json": '{"command": "test", "files": ["test.json"]}', "test.json": "{}"})),
+    Case("lockstep-overwrite-users-file", ["lockstep", "protocol", "--weights", "{run}", "--out", "{dir}/mine.npz",
+                                          "--overwrite"], "not a file snn-rl wrote",
+         lambda d: np.savez(d / "mine.npz", data=np.ones(3))),
+    Case("agreement-overwrite-users-file", ["lockstep", "compare", "{dir}/a.npz", "{dir}/b.npz", "--out", "{dir}/mine.json",
+                                            "--overwrite"], "not a file snn-rl wrote", write("mine.json", '{"mine": 1}')),
+    # --- data sets are known by content, not by name --------------------------------------------
+    Case("deploy-user-file-named-abcd", deploy_cmd(), "cannot tell which data set",
+         lambda d: _record(d, dataset="abcd", dataset_source=str(d / "abcd.txt"))),
+    Case("emulate-user-file-named-abcd", emulate_cmd(), "cannot tell which data set",
+         lambda d: _record(d, dataset="abcd", dataset_source=str(d / "abcd.txt"))),
+    Case("deploy-digest-mismatch", deploy_cmd(), "cannot tell which data set",
+         lambda d: _record(d, dataset_sha256="0" * 64)),
+    Case("deploy-record-without-digest", deploy_cmd(), "cannot tell which data set",
+         lambda d: _record(d, dataset_sha256=None)),
+    # --- invalid numbers never pass ---------------------------------------------------------------
+    Case("weights-negative-gains", eval_cmd(weights="{dir}/odd.npz"), "input gains must lie in [0, 100]",
+         lambda d: _weights_with(d, input_gains=-np.ones(30))),
+    Case("weights-nan-gains", eval_cmd(weights="{dir}/odd.npz"), "input_gains holds non-finite values",
+         lambda d: _weights_with(d, input_gains=np.full(30, np.nan))),
+    Case("deploy-nan-weights", deploy_cmd("--dataset", "abcd", weights="{dir}/odd.npz"), "weights_nA holds non-finite",
+         lambda d: _weights_with(d, weights=np.full((30, 4), np.nan))),
+    Case("weights-negative", eval_cmd(weights="{dir}/odd.npz"), "weights must lie in [0, 100] nA",
+         lambda d: _weights_with(d, weights=-np.ones((30, 4)))),
+    Case("params-nan", train_cmd("--params", '{"plasticity": {"learning_rate_nA": .nan}}'),
+         "plasticity.learning_rate_nA must be a finite number"),
+    Case("params-inf-in-file", train_cmd("--params", "{dir}/p.yaml"), "network.cell.tau_m must be a finite number",
+         write("p.yaml", "network:\n  cell:\n    tau_m: .inf\n")),
+    Case("params-negative-tau-m-neuron", ["train", "--backend", "neuron", "--out", "{out}", "--quiet", "--params",
+                                          '{"network": {"cell": {"tau_m": -20}}}'], "network.cell.tau_m must be in (0, 10000]"),
+    Case("params-zero-capacitance", train_cmd("--params", '{"network": {"cell": {"cm": 0}}}'), "network.cell.cm must be in (0"),
+    Case("params-threshold-below-reset", train_cmd("--params", '{"network": {"cell": {"v_thresh": -70}}}'),
+         "v_reset (-65 mV) must be below network.cell.v_thresh"),
+    Case("params-step-off-nest-grid", train_cmd("--params", '{"network": {"timestep_ms": 0.0015}}'),
+         "timestep_ms must be a multiple of 0.001"),
+    Case("params-window-off-grid", train_cmd("--params", '{"network": {"timestep_ms": 0.3}}'),
+         "window_ms must be a whole number of time steps (0.3 ms)"),
+    Case("params-delay-off-grid", train_cmd("--params", '{"network": {"timestep_ms": 1.0, "inhibition_delay_ms": 0.5}}'),
+         "inhibition_delay_ms must be a whole number of time steps"),
+    Case("params-huge-integer", train_cmd("--params", '{"training": {"max_epochs": ' + "9" * 400 + '}}'),
+         "training.max_epochs must be in [1, 100000]"),
+    Case("params-jitter-one", train_cmd("--params", '{"network": {"input_jitter": 1.0}}'), "network.input_jitter must be in [0, 1)"),
+    Case("params-negative-rest", train_cmd("--params", '{"network": {"rest_ms": -5}}'), "network.rest_ms must be in [0"),
+    Case("params-duplicate-key", train_cmd("--params", "{dir}/p.yaml"), "key 'max_epochs' is given twice",
+         write("p.yaml", "training:\n  max_epochs: 3\n  max_epochs: 5\n")),
+    Case("params-file-is-a-folder", train_cmd("--params", "{dir}/run"), "does not exist or is not a file"),
+    # --- malformed weight arrays: one line, never a TypeError/IndexError/OverflowError ---------
+    Case("weights-strings", eval_cmd(weights="{dir}/odd.npz"), "weights_nA must hold numbers",
+         lambda d: _npz(d, weights_nA=np.full((30, 4), "x"))),
+    Case("weights-3d", eval_cmd(weights="{dir}/odd.npz"), "inconsistent", lambda d: _npz(d, weights_nA=np.ones((30, 4, 2)))),
+    Case("weights-huge-image-shape", eval_cmd(weights="{dir}/odd.npz"), "image_shape must be two positive whole numbers",
+         lambda d: _npz(d, image_shape=np.array([2**62, 2**62]))),
+    Case("weights-float-image-shape", eval_cmd(weights="{dir}/odd.npz"), "image_shape must be two positive whole numbers",
+         lambda d: _npz(d, image_shape=np.array([5.0, 3.0]))),
+    Case("weights-numeric-labels", eval_cmd(weights="{dir}/odd.npz"), "labels must be 2 to 1000 strings",
+         lambda d: _npz(d, labels=np.arange(4))),
+    Case("weights-unknown-encoding", eval_cmd(weights="{dir}/odd.npz"), "input_encoding must be one of",
+         lambda d: _npz(d, input_encoding=np.array("morse"))),
+    Case("weights-empty-labels", eval_cmd(weights="{dir}/odd.npz"), "labels must be 2 to 1000 strings",
+         lambda d: _npz(d, labels=np.array([], dtype=str))),
+    # --- bounded resources ------------------------------------------------------------------------
+    Case("data-dev-zero", train_cmd("--dataset", "/dev/zero"), "is not a regular file"),
+    Case("data-too-large", train_cmd("--dataset", "{dir}/d.txt"), "is larger than 2 MB",
+         write("d.txt", "# " + "x" * 2_100_000 + "\n" + GOOD_DATA)),
+    Case("data-long-label", train_cmd("--dataset", "{dir}/d.txt"), "a label has at most 32 characters",
+         write("d.txt", GOOD_DATA + "Z" * 5000 + " 111/111/111/111/111\n")),
+    Case("data-long-garbage-line", train_cmd("--dataset", "{dir}/d.txt"), "expected 'LABEL ROWS'",
+         write("d.txt", GOOD_DATA + "x y " * 50_000 + "\n")),
+    Case("threads-too-many", train_cmd("--threads", "1000"), "--threads: must be at most"),
+    Case("epochs-too-many", train_cmd("--epochs", "100000000"), "--epochs: must be at most 100000"),
+    Case("repeats-too-many", eval_cmd("--repeats", "1000000000"), "--repeats: must be at most 1000"),
+    Case("window-too-long", train_cmd("--params", '{"network": {"window_ms": 1e9}}'), "network.window_ms must be in (0, 10000]"),
+    Case("params-alias-bomb", train_cmd("--params", "{dir}/p.yaml"), "must be a number, got", write("p.yaml", ALIAS_BOMB)),
+    Case("params-file-too-large", train_cmd("--params", "{dir}/p.yaml"), "is larger than 1000 kB",
+         write("p.yaml", "# " + "x" * 1_100_000 + "\n")),
+    # --- a data set that cannot be learned ----------------------------------------------------------
+    Case("data-identical-bitmaps", train_cmd("--dataset", "{dir}/d.txt"), "'E' has the same bitmap as 'A'",
+         write("d.txt", GOOD_DATA + "E 101/010/000/010/010\n")),
+    # --- pipeline config ---------------------------------------------------------------------------
+    Case("config-count-as-float", [], "config['seeds']: 2.0 is not of type 'integer' (write a whole number",
+         config={"seeds": 2.0}),
+    Case("config-nested-count-as-float", [], "config['noise']['flips'][0]: 1.0 is not of type 'integer'",
+         config={"noise": {"flips": [1.0]}}),
+    Case("config-bad-data-file", [], "config key dataset_files.mine: ", write("bad.txt", "A 101/010\nB 10x/010\n"),
+         config={"datasets": ["mine"], "dataset_files": {"mine": "bad.txt"}}),
     # simulators that are not installed
     Case("nest-not-installed", train_cmd(), "needs nest-simulator", missing_simulator="nest"),
     Case("neuron-not-installed", ["test", "--backend", "neuron", "--weights", "{run}", "--out", "{out}"], "needs neuron",
@@ -217,7 +364,7 @@ def _fill(arg: str, d: Path, case: Case) -> str:
 
 
 def test_catalogue_is_large_enough():
-    assert len(CASES) >= 20 and len({c.id for c in CASES}) == len(CASES)
+    assert len(CASES) >= 100 and len({c.id for c in CASES}) == len(CASES)
 
 
 @pytest.mark.simulator
@@ -244,4 +391,5 @@ def test_bad_input_is_refused_cleanly(case, finished_run, tmp_path):
     assert len(lines) == 1, f"expected one line on stderr, got:\n{proc.stderr}"
     assert lines[0].startswith(tool), lines[0]
     assert case.expect in lines[0], lines[0]
+    assert len(lines[0]) <= MAX_ERROR_LINE, f"an error line of {len(lines[0])} characters"
     assert snapshot(tmp_path) == before, "files changed"

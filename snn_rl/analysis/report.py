@@ -228,6 +228,28 @@ def _lockstep_section(lockstep: dict) -> str:
               "difference of corresponding spikes in neuron-windows with equal counts.</p>")
 
 
+def config_digest(config: dict) -> str:
+    """A short SHA-256 of a pipeline config: the report carries it, so a report is known to
+    belong to the config that made it."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def report_config_digest(path: Path) -> str | None:
+    """The config digest a report file carries (None: no report, or not one of ours)."""
+    import re
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode(errors="replace")
+    except OSError:
+        return None
+    match = re.search(r'<meta name="snn-rl-config" content="([0-9a-f]+)">', head)
+    return match.group(1) if match else None
+
+
 def write_report(path: Path, compares: list[Path], lockstep: dict[str, Path], lockstep_figures: dict[str, Path],
                  config: dict, title: str = "snn-rl pipeline report") -> None:
     """Write the report: ``compares`` are ``compare.json`` files (one per data set);
@@ -248,7 +270,8 @@ def write_report(path: Path, compares: list[Path], lockstep: dict[str, Path], lo
     toc = " &middot; ".join(f'<a href="#{_esc(read_json(c)["dataset"])}">{_esc(read_json(c)["dataset"])}</a>'
                             for c in compares)
     doc = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title><style>{_CSS}</style></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="snn-rl-config" content="{config_digest(config)}">
+<title>{_esc(title)}</title><style>{_CSS}</style></head>
 <body>
 <h1>{_esc(title)}</h1>
 <p class="meta">Generated {stamp}. Data sets: {toc}. Training backends: {_esc(", ".join(config.get("backends", [])))};

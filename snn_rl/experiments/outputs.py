@@ -267,7 +267,7 @@ def prepare_out_file(path: Path | str, overwrite: bool, ours: Callable[[Path], b
     path = check_out_path(path)
     if path.is_dir():
         raise InputError(f"--out {path} is a directory; give a file name")
-    _check_parent(path, "--out")
+    _check_parent(path.absolute().parent, "--out")
     if path.exists():
         if not overwrite:
             raise InputError(f"{path} exists; pass --overwrite to replace it or choose another --out")

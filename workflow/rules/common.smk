@@ -1,7 +1,10 @@
 """Config validation, the derived lists every rule uses, and the input functions."""
 
+import os
 import sys
+import time
 from itertools import product
+from pathlib import Path
 
 import jsonschema
 from snakemake.exceptions import WorkflowError
@@ -9,7 +12,9 @@ from snakemake.utils import validate
 
 # the model's own parameter records check the parameters: and model: sections
 from snn_rl.model.dataset import BUILTIN
+from snn_rl.model.dataset import load as load_dataset
 from snn_rl.model.params import load_params
+from snn_rl.analysis.report import config_digest, report_config_digest
 
 
 def _stop(message):
@@ -26,6 +31,23 @@ except WorkflowError as exc:
     if not isinstance(error, jsonschema.ValidationError):
         raise
     _stop("config" + "".join(f"[{key!r}]" for key in error.absolute_path) + f": {error.message}")
+
+
+def _strict_integers():
+    """JSON Schema counts 3.0 as an integer; a count written as 3.0 is a slip, so it is refused."""
+    import yaml
+
+    schema = yaml.safe_load((Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    base = jsonschema.validators.validator_for(schema)
+    checker = base.TYPE_CHECKER.redefine("integer", lambda _c, x: isinstance(x, int) and not isinstance(x, bool))
+    strict = jsonschema.validators.extend(base, type_checker=checker)(schema)
+    error = jsonschema.exceptions.best_match(strict.iter_errors(config))
+    if error is not None:
+        _stop("config" + "".join(f"[{key!r}]" for key in error.absolute_path) + f": {error.message}"
+              + (" (write a whole number without a decimal point)" if isinstance(error.instance, float) else ""))
+
+
+_strict_integers()
 
 
 def _check_model_overrides(overrides, defaults, prefix):
@@ -67,6 +89,11 @@ def _check_config():
         if name not in BUILTIN and name not in config["dataset_files"]:
             raise ValueError(f"config key datasets: {name!r} is neither a built-in data set "
                              f"({', '.join(BUILTIN)}) nor a name in dataset_files")
+        if name in config["dataset_files"]:  # read now: a bad file stops the run before any job
+            try:
+                load_dataset(config["dataset_files"][name])
+            except ValueError as exc:
+                raise ValueError(f"config key dataset_files.{name}: {exc}") from None
     both = set(EXTRA_TEST_BACKENDS) & set(TEST_BACKENDS)
     if both:
         raise ValueError(f"config key extra_test_backends: {', '.join(sorted(both))} already among the test backends")
