@@ -4,8 +4,9 @@
         [--train-backends nest neuron spinnaker-emulated] [--out runs/transfer]
     python benchmarks/transfer_matrix.py --ablations [--seeds 3] --out runs/transfer-ablations
 
-Every run goes through the Python API (:func:`snn_rl.train`, :func:`snn_rl.test`) with the
-default parameters (or ``--params``): train on each train backend and seed, then test the
+Every run is the command-line tool in a fresh interpreter (``snn-rl train``, ``snn-rl test``),
+as a user runs it, with the default parameters (or ``--params``): train on each train backend
+and seed, then test the
 weights on every test backend (``nest``, ``neuron`` and ``spinnaker-emulated``: SpiNNaker's
 1 ms step, delays and 16-bit weights). For ``abcd`` the NEST and NEURON tests are repeated
 with one flipped pixel in every presentation (50 repeats, 200 presentations).
@@ -23,7 +24,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,28 +56,41 @@ def _params(spec, base: str | None):
     return load_params(base).merged(spec)
 
 
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "snn_rl", *args], capture_output=True, text=True, cwd=ROOT)
+
+
 def run_one(params, dataset: str, train_backend: str, seed: int, run: Path, noisy: bool) -> dict:
     """Train (unless done) and test on every backend; the row's numbers."""
-    import snn_rl
-
     if not (run / "train" / "train.json").exists():
-        snn_rl.train(params, dataset, train_backend, run / "train", seed=seed, overwrite=True, progress=False)
+        load = os.getloadavg()[0]
+        proc = _cli("train", "--backend", train_backend, "--dataset", dataset, "--seed", str(seed), "--params",
+                    json.dumps(params.to_dict()), "--out", str(run / "train"), "--overwrite", "--quiet")
+        if proc.returncode != 0:
+            raise SystemExit(f"{run}: training failed: {proc.stderr.strip().splitlines()[-1]}")
+        (run / "load.json").write_text(json.dumps({"load_average_1min_before": load,
+                                                   "load_average_1min_after": os.getloadavg()[0]}))
     summary = json.loads((run / "train" / "train.json").read_text())
     row = {"dataset": dataset, "train_backend": train_backend, "seed": seed,
            "epochs_to_criterion": summary["epochs_to_criterion"], "epochs_run": summary["epochs_run"],
            "wall_seconds": summary["wall_seconds"]}
+    if (run / "load.json").exists():
+        row.update(json.loads((run / "load.json").read_text()))
     tests = [(b, f"test-{b}", {}) for b in BACKENDS]
     if noisy:
         tests += [(b, f"noisy-{b}", {"repeats": NOISY_REPEATS, "noise_flips": 1, "noise_seed": seed})
                   for b in ("nest", "neuron")]
     for backend, folder, extra in tests:
         if not (run / folder / "test.json").exists():
-            try:
-                snn_rl.test(run / "train", dataset, backend, run / folder, overwrite=True, **extra)
-            except ValueError as exc:  # e.g. a delay SpiNNaker's 1 ms grid cannot hold
-                print(f"{run}: {backend} refuses the network: {exc}", flush=True)
+            options = [f"--{k.replace('_', '-')}={v}" for k, v in extra.items()]
+            proc = _cli("test", "--backend", backend, "--dataset", dataset, "--weights", str(run / "train"),
+                        "--out", str(run / folder), "--overwrite", *options)
+            if proc.returncode == 2:  # e.g. a delay SpiNNaker's 1 ms grid cannot hold
+                print(f"{run}: {backend} refuses the network: {proc.stderr.strip()}", flush=True)
                 row[folder] = row[f"{folder}-margin"] = None
                 continue
+            if proc.returncode != 0:
+                raise SystemExit(f"{run}: test on {backend} failed: {proc.stderr.strip().splitlines()[-1]}")
         result = json.loads((run / folder / "test.json").read_text())
         row[folder] = result["accuracy"]
         if not extra:

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, cli_env
+from snn_rl.analysis.report import report_config_digest
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 CI_CONFIG = ROOT / "config" / "ci.yaml"
@@ -58,8 +59,20 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def ci_run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("pipeline")
+    # a report another config left behind: the run must not take it as its own result
+    (workdir / "runs").mkdir()
+    (workdir / "runs" / "report.html").write_text(OTHER_REPORT)
     snakemake(workdir)
     return workdir
+
+
+OTHER_REPORT = '<html><head><meta name="snn-rl-config" content="0123456789abcdef"></head>another config</html>'
+
+
+def test_a_report_of_another_config_is_set_aside_not_lost(ci_run):
+    assert (ci_run / "runs" / "report.previous.html").read_text() == OTHER_REPORT
+    made_with = report_config_digest(ci_run / "runs" / "report.html")
+    assert made_with is not None and made_with != "0123456789abcdef"
 
 
 #: jobs of the CI config: 2 backends x 1 seed; tests on 2 backends, clean and 2 flipped pixels;

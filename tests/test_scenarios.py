@@ -39,7 +39,7 @@ from snn_rl.backends.neuron import NeuronBackend
 from conftest import INSTALLED_BACKENDS
 from snn_rl.model.dataset import builtin, encode
 from snn_rl.model.network import CharacterNetwork
-from snn_rl.model.params import CellParams, NetworkParams, load_params
+from snn_rl.model.params import CellParams, NetworkParams, PlasticityParams, load_params
 
 #: the seed's network and rule (one input per pixel), which these scenarios were written for
 SEED = load_params("seed")

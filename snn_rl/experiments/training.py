@@ -81,7 +81,9 @@ def train(params: Params, dataset: Dataset | str, backend: str, out: Path | str,
                          "or --overwrite to start again")
     adapter = backends.get(backend)
     adapter.check("training")
-    params = adapter.constrain(params)
+    # train.json records the parameters as given (what every other target runs, each in its
+    # own arithmetic) and, as run_params, what this backend ran (a fixed-step target's 1 ms)
+    requested, params = params, adapter.constrain(params)
     if resume:
         try:
             checkpoints.check_resume(out, adapter.name, dataset, params, seed)
@@ -104,6 +106,7 @@ def train(params: Params, dataset: Dataset | str, backend: str, out: Path | str,
                              title=f"{dataset.name} on {adapter.name}, seed {seed}")
         plots.weight_grids(trained.weights, dataset.labels, dataset.shape, trained.input_encoding,
                            out / "weights.png", title=f"weights after epoch {summary['weights_from_epoch']}")
+        summary = {**summary, "params": requested.to_dict(), "run_params": summary["params"]}
         write_json(out / "train.json", {**summary, "provenance": provenance({"dataset": dataset.path})})
     return TrainResult(trained=trained, summary=summary, out=out)
 
