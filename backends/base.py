@@ -20,12 +20,35 @@ import os
 import contextlib
 import importlib
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 
+
+#: the environment variable that shows the simulators' own notices (``snn-rl --verbose``)
+VERBOSE_ENV = "SNN_RL_VERBOSE"
+#: notices the simulators print on every normal run that say nothing about the user's run:
+#: NEST 3.10 marks the SetStatus/GetStatus calls PyNN 0.13 makes as deprecated; PyNN logs
+#: that NEST cannot set I_syn (the adapters reset it another way); NEURON says it has no
+#: display (it needs none)
+KNOWN_NOISE = (r"\s*(Set|Get)Status\(\) is deprecated",)
+
+
+def verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+
+
+def silence_known_noise() -> None:
+    """Filter the simulators' known notices, unless :data:`VERBOSE_ENV` is set."""
+    if verbose():
+        return
+    for message in KNOWN_NOISE:
+        warnings.filterwarnings("ignore", message=message)
+    logging.getLogger("PyNN").setLevel(logging.ERROR)
+    os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
 
 def max_threads() -> int:
     """The most simulator threads a run may ask for: the machine's cores."""
@@ -72,9 +95,15 @@ class Backend:
                 f"install it with: pip install '{self.requirement}'"
             ) from exc
 
+    def usable_now(self) -> str | None:
+        """None if a run can start now, else why not (hardware: no machine configured or
+        reachable); a simulator on this machine is usable once installed."""
+        return None
+
     def require(self) -> "Backend":
         """Import the simulator now, so that a missing one fails before any output exists;
         import-time warnings (pyNN.neuron's "mpi4py not available") are not the user's."""
+        silence_known_noise()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.sim = self.import_simulator()
@@ -87,6 +116,7 @@ class Backend:
         fixed = self.capabilities.timestep_ms
         if fixed is not None and timestep_ms != fixed:
             raise BackendError(f"backend {self.name!r} runs at a fixed time step of {fixed} ms, not {timestep_ms} ms")
+        silence_known_noise()
         self.sim = self.import_simulator()
         self._setup(timestep_ms, threads)
         self._started = (timestep_ms, threads)

@@ -202,6 +202,17 @@ class SpinnakerBackend(Backend):
     def constrain(self, params):
         return q.spinnaker_params(params)
 
+    def usable_now(self) -> str | None:
+        """A machine is configured and answers (a virtual board maps but records nothing)."""
+        try:
+            cfg = read_machine_config()
+            check_machine_reachable(cfg)
+        except SpinnakerConfigError as exc:
+            return str(exc)
+        if cfg.mode == "virtual":
+            return f"only a virtual board is configured ({cfg.files[-1]}): it maps a network but records no spikes"
+        return None
+
     def _setup(self, timestep_ms: float, threads: int) -> None:
         self.machine = read_machine_config()
         check_machine_reachable(self.machine)

@@ -241,8 +241,13 @@ def main(argv: list[str] | None = None) -> None:
 
     # the runs under --out are reused, so a rerun continues a stopped one
     name = "ablations" if args.ablations else "learning_table"
-    with output_folder(args.out, "benchmark learning_table", f"{name}.json", resume=True):
-        _run(args)
+    from snn_rl.errors import InputError
+
+    try:
+        with output_folder(args.out, "benchmark learning_table", f"{name}.json", resume=True):
+            _run(args)
+    except InputError as exc:
+        raise SystemExit(f"learning_table: error: {exc}") from None
 
 
 def _run(args) -> None:

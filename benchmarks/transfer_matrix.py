@@ -145,8 +145,13 @@ def main(argv: list[str] | None = None) -> None:
 
     # the runs under --out are reused, so a rerun continues a stopped one
     name = "ablations" if args.ablations else "transfer"
-    with output_folder(args.out, "benchmark transfer_matrix", f"{name}.json", resume=True):
-        _run(args)
+    from snn_rl.errors import InputError
+
+    try:
+        with output_folder(args.out, "benchmark transfer_matrix", f"{name}.json", resume=True):
+            _run(args)
+    except InputError as exc:
+        raise SystemExit(f"transfer_matrix: error: {exc}") from None
 
 
 def _run(args) -> None:

@@ -303,3 +303,11 @@ def test_compare_tables_and_report_from_results(tmp_path):
     wrong[0] = TestKey("nest", 1, "neuron", 0)
     with pytest.raises(ValueError, match="expected neuron"):
         compare_dataset("abcd", trains, tests, wrong, tmp_path / "bad")
+
+
+def test_a_fresh_run_logs_no_warning(ci_run):
+    logs = sorted((ci_run / "runs" / "logs").rglob("*.log"))
+    assert logs
+    for log in logs:
+        text = log.read_text().lower()
+        assert "warning" not in text and "deprecated" not in text, f"{log}:\n{text[-2000:]}"

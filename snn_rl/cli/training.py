@@ -27,15 +27,19 @@ def cmd_test(args) -> None:
 
 
 def cmd_backends(args) -> None:
+    """Each backend: what it can do, whether its simulator is installed and whether a run can
+    start now (hardware needs a configured, reachable machine)."""
     for name in backends.names():
         backend = backends.get(name)
         try:
-            backend.import_simulator()
-            status = "available"
+            backend.require()
+            installed, why_not = "yes", backend.usable_now()
         except backends.BackendError as exc:
-            status = f"not available: {exc}"
+            installed, why_not = "no", str(exc)
         caps = backend.capabilities
-        print(f"{name:10s} training={'yes' if caps.training else 'no':3s} inference={'yes' if caps.inference else 'no':3s} {status}")
+        usable = "yes" if why_not is None else f"no: {why_not}"
+        print(f"{name:27s} training={'yes' if caps.training else 'no':3s} inference={'yes' if caps.inference else 'no':3s} "
+              f"installed={installed:3s} usable now={usable}")
 
 
 def _common(p) -> None:
@@ -66,5 +70,5 @@ def add_parser(sub) -> None:
     p.add_argument("--noise-seed", type=seed_arg, default=0, help="seed of the input noise")
     p.set_defaults(func=cmd_test)
 
-    p = sub.add_parser("backends", help="list backends and whether their simulator is installed")
+    p = sub.add_parser("backends", help="list backends: installed, and usable now (hardware: a machine configured and reachable)")
     p.set_defaults(func=cmd_backends)

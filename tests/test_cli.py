@@ -1,0 +1,52 @@
+"""The command line as a newcomer meets it: help, version, backends, and a quiet normal run."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import run_cli
+from snn_rl.cli import COMMAND_MODULES, build_parser
+
+
+def _subcommands() -> list[str]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return list(action.choices)
+
+
+def test_help_lists_every_subcommand_and_has_examples():
+    out = run_cli("--help").stdout
+    names = _subcommands()
+    assert len(names) >= 2 * len(COMMAND_MODULES)  # every module adds at least two
+    for name in names:
+        assert re.search(rf"^\s+{name}\s+\S", out, re.M), f"{name} missing from --help"
+        assert f"snn-rl {name}" in out, f"no example of {name}"
+
+
+def test_version():
+    out = run_cli("--version").stdout
+    assert re.fullmatch(r"snn-rl \d+\.\d+\.\d+\S*\n", out), out
+
+
+def test_backends_tell_installed_from_usable_now():
+    lines = run_cli("backends").stdout.splitlines()
+    rows = {line.split()[0]: line for line in lines}
+    assert {"nest", "neuron", "spinnaker", "spinnaker-emulated"} <= set(rows)
+    for name in ("nest", "neuron", "spinnaker-emulated"):
+        assert "installed=yes" in rows[name] and "usable now=yes" in rows[name]
+    # CI has sPyNNaker but no board or spalloc server configured
+    assert "installed=yes" in rows["spinnaker"] and "usable now=no: " in rows["spinnaker"]
+
+
+@pytest.mark.simulator
+@pytest.mark.parametrize("backend", ["nest", "neuron"])
+def test_a_normal_run_prints_no_simulator_notice(backend, tmp_path):
+    quiet = run_cli("train", "--backend", backend, "--out", str(tmp_path / "run"), "--epochs", "2")
+    # progress lines and nothing else: no NEST deprecation warning, no PyNN log, no NEURON display notice
+    lines = [line for line in quiet.stderr.splitlines() if line.strip()]
+    assert lines and all(line.startswith(f"train abcd on {backend} seed 1: epoch") for line in lines), quiet.stderr
+    loud = run_cli("train", "--backend", backend, "--out", str(tmp_path / "loud"), "--epochs", "2", "--verbose")
+    notices = {"nest": "is deprecated", "neuron": "DISPLAY"}[backend]
+    assert notices in loud.stderr, loud.stderr
