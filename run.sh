@@ -16,7 +16,7 @@ STAMP="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
 if [ ! -f "$STAMP" ]; then
     echo "run.sh: installing the project and its simulators into $VENV (about a minute)" >&2
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+    "$VENV/bin/python" -m pip install --quiet -e ".[all,test]"
     rm -f "$VENV"/.installed-*
     touch "$STAMP"
 fi

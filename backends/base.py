@@ -77,6 +77,7 @@ class Backend:
     name = "base"
     pynn_module = ""
     requirement = ""  #: the pip requirement that provides the simulator
+    extra = ""  #: the extra of snn-rl that installs it (pip install "snn-rl[EXTRA]")
     capabilities = Capabilities(training=True, inference=True, timestep_ms=None)
 
     def __init__(self) -> None:
@@ -92,7 +93,7 @@ class Backend:
         except ImportError as exc:
             raise BackendError(
                 f"backend {self.name!r} needs {self.requirement} ({exc}); "
-                f"install it with: pip install '{self.requirement}'"
+                f"install it with: pip install 'snn-rl[{self.extra}]' (or pip install '{self.requirement}')"
             ) from exc
 
     def usable_now(self) -> str | None:

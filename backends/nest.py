@@ -46,6 +46,7 @@ class NestBackend(Backend):
     name = "nest"
     pynn_module = "pyNN.nest"
     requirement = "nest-simulator==3.10.0"
+    extra = "nest"
     capabilities = Capabilities(training=True, inference=True, timestep_ms=None)
 
     def import_simulator(self):

@@ -29,6 +29,7 @@ class NeuronBackend(Backend):
     name = "neuron"
     pynn_module = "pyNN.neuron"
     requirement = "neuron==9.0.2"
+    extra = "neuron"
     capabilities = Capabilities(training=True, inference=True, timestep_ms=None)
 
     def import_simulator(self):

@@ -191,6 +191,7 @@ class SpinnakerBackend(Backend):
     name = "spinnaker"
     pynn_module = "pyNN.spiNNaker"
     requirement = "spynnaker==1!7.4.1"
+    extra = "spinnaker"
     capabilities = Capabilities(training=True, inference=True, timestep_ms=q.SPINNAKER_TIMESTEP_MS,
                                 weights_writable=False)
 

@@ -7,6 +7,7 @@ Pure checks of the source tree (and of a wheel built from it): no simulator runs
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 import zipfile
@@ -161,3 +162,39 @@ def test_named_parameter_sets_load_from_the_installed_wheel(wheel, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[0] == "on_off"
     assert {"seed", "reward", "unsupervised"} <= set(proc.stdout.split()[1:])
+
+
+def test_the_conda_env_of_the_rules_pins_what_pyproject_pins():
+    import tomllib
+
+    import yaml
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + [req for extra in ("nest", "neuron", "spinnaker")
+                                        for req in project["optional-dependencies"][extra]]
+    env = yaml.safe_load((ROOT / "workflow" / "envs" / "snn-rl.yaml").read_text())
+    pip = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
+    assert sorted(pip) == sorted(wanted)
+
+
+@pytest.mark.simulator
+def test_the_nest_extra_alone_trains_on_nest(wheel, tmp_path):
+    """pip install "snn-rl[nest]" in a clean environment: NEST trains A-D; NEURON, sPyNNaker
+    and Snakemake are not installed."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = str(venv / "bin" / "python")
+    install = subprocess.run([python, "-m", "pip", "install", "-q", f"{wheel}[nest]"], capture_output=True, text=True,
+                             timeout=1200)
+    assert install.returncode == 0, install.stderr[-3000:]
+    missing = subprocess.run([python, "-c", "import importlib.util as u; print([m for m in ('neuron', 'spynnaker', "
+                              "'snakemake') if u.find_spec(m)])"], capture_output=True, text=True, timeout=120)
+    assert missing.stdout.strip() == "[]", missing.stdout
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg"}
+    train = subprocess.run([python, "-m", "snn_rl", "train", "--backend", "nest", "--out", str(tmp_path / "run"),
+                            "--quiet"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert json.loads((tmp_path / "run" / "train.json").read_text())["criterion_met"]
+    refused = subprocess.run([python, "-m", "snn_rl", "train", "--backend", "neuron", "--out", str(tmp_path / "n")],
+                             capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert refused.returncode == 2 and "needs neuron" in refused.stderr, refused.stderr

@@ -18,6 +18,7 @@ import numpy as np
 from snn_rl import backends
 from snn_rl.analysis import plots
 from snn_rl.errors import InputError
+from snn_rl.experiments.exchange import SPIKES_FILE, spike_block, write_nix
 from snn_rl.experiments.outputs import output_folder, prepare_out
 from snn_rl.experiments.provenance import provenance
 from snn_rl.experiments.runs import load_trained
@@ -181,7 +182,7 @@ def test(weights: Path | str, dataset: Dataset | str, backend: str, out: Path | 
     adapter = backends.get(backend)
     adapter.check("inference")
     adapter.require()
-    with output_folder(out, "test", "test.json", produces=("raster.png",), overwrite=overwrite) as folder:
+    with output_folder(out, "test", "test.json", produces=("raster.png", SPIKES_FILE), overwrite=overwrite) as folder:
         if overwrite:
             folder.clear()
         params = adapter.constrain(params)
@@ -200,6 +201,7 @@ def test(weights: Path | str, dataset: Dataset | str, backend: str, out: Path | 
             "provenance": provenance({"dataset": dataset.path,
                                       "weights": weights / WEIGHTS_FILE if weights.is_dir() else weights}),
         }
+        write_nix(out / SPIKES_FILE, evaluation_block(ev, net, summary))
         plots.raster(ev, net.presentation_ms, out / "raster.png",
                      title=f"{dataset.name} on {adapter.name}: accuracy {ev.accuracy:.3f}"
                      + (f", {noise_flips} flipped pixels" if noise_flips else ""))
@@ -207,4 +209,17 @@ def test(weights: Path | str, dataset: Dataset | str, backend: str, out: Path | 
     return TestResult(evaluation=ev, summary=summary, out=out)
 
 
-test.__test__ = False  # the API call, not a test for pytest to collect
+test.__test__ = False
+
+
+def evaluation_block(ev: Evaluation, net: CharacterNetwork, summary: dict):
+    """The output spikes of a test as a Neo block (:mod:`snn_rl.experiments.exchange`)."""
+    labels = ev.labels
+    n = net.p
+    notes = {k: summary[k] for k in ("backend", "dataset", "dataset_sha256", "weights", "repeats", "noise_flips",
+                                     "noise_seed", "accuracy")}
+    notes.update(window_ms=n.window_ms, rest_ms=n.rest_ms, timestep_ms=n.timestep_ms, time_origin="window onset")
+    segments = [{"character": labels[t], "target": int(t), "answer": labels[a] if a >= 0 else "",
+                 "right": bool(a == t)} for t, a in zip(ev.targets, ev.answers)]
+    return spike_block(ev.output_spikes, net.presentation_ms, name=f"test on {summary['backend']}", annotations=notes,
+                       segments=segments, neuron_labels=[f"output {label}" for label in labels])  # the API call, not a test for pytest to collect

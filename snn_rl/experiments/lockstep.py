@@ -30,6 +30,7 @@ import numpy as np
 
 from snn_rl import backends
 from snn_rl.experiments.evaluation import check_noise_flips
+from snn_rl.experiments.exchange import spike_block, write_nix
 from snn_rl.experiments.outputs import npz_with, prepare_out_file
 from snn_rl.experiments.runs import load_trained
 from snn_rl.experiments.storage import StorageError, TrainedWeights, atomic_write_bytes, load_npz, npz_bytes
@@ -220,8 +221,30 @@ def replay(protocol: Protocol | Path | str, backend: str, out: Path | str, *, th
     if not isinstance(protocol, Protocol):
         protocol = load_protocol(Path(protocol))
     out = prepare_out_file(out, overwrite, npz_with("meta_json"))
+    nix = prepare_out_file(Path(out).with_suffix(".nix"), overwrite, nix_file)
     adapter = backends.get(backend)
     adapter.check("inference")
     recording = record(adapter.require(), protocol, threads=threads)
     save_recording(out, recording)
+    write_nix(nix, recording_block(recording, protocol))
     return recording
+
+
+def nix_file(path: Path) -> bool:
+    """Recognises a NIX (HDF5) file, which is what --overwrite may replace beside a recording."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) == b"\x89HDF\r\n\x1a\n"
+    except OSError:
+        return False
+
+
+def recording_block(r: Recording, p: Protocol):
+    """A recording as a Neo block: one segment per window, every input and output neuron."""
+    names = [f"input {i}" for i in range(r.n_inputs)] + [f"output {label}" for label in r.labels]
+    segments = [{"window": k, "character": r.labels[int(t)], "target": int(t)} for k, t in enumerate(p.targets)]
+    notes = {"backend": r.backend, "protocol_digest": r.protocol_digest, "protocol_source": p.source,
+             "window_ms": r.window_ms, "presentation_ms": r.presentation_ms, "time_origin": "window onset",
+             "n_inputs": r.n_inputs}
+    return spike_block(r.spikes, r.presentation_ms, name=f"lockstep on {r.backend}", annotations=notes,
+                       segments=segments, neuron_labels=names)

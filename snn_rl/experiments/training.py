@@ -27,6 +27,7 @@ from snn_rl.errors import InputError
 from snn_rl.experiments import checkpoints
 from snn_rl.experiments.checkpoints import Streams, TrainState
 from snn_rl.experiments.evaluation import Evaluation, evaluate
+from snn_rl.experiments.exchange import CONNECTIONS_FILE, write_connections
 from snn_rl.experiments.outputs import output_folder, prepare_out
 from snn_rl.experiments.provenance import git_commit, package_versions, provenance
 from snn_rl.experiments.storage import WEIGHTS_FILE, StorageError, TrainedWeights, save_weights, write_json
@@ -39,7 +40,7 @@ from snn_rl.model.params import Params
 #: what a finished run writes; train.json, the marker of a finished result, last
 RESULT_FILES = ("train.json", WEIGHTS_FILE, "learning_curve.png", "weights.png")
 #: every top-level name a training run writes into its folder
-PRODUCES = (*RESULT_FILES, checkpoints.CHECKPOINT_DIR)
+PRODUCES = (*RESULT_FILES, CONNECTIONS_FILE, checkpoints.CHECKPOINT_DIR)
 
 
 def _print_warning(message: str) -> None:
@@ -102,6 +103,7 @@ def train(params: Params, dataset: Dataset | str, backend: str, out: Path | str,
         trained, summary = run_training(adapter, dataset, params, seed, out, resume=resume, threads=threads,
                                         progress=progress, warn=warn)
         save_weights(out / WEIGHTS_FILE, trained)
+        write_connections(out / CONNECTIONS_FILE, trained.weights, params.network.delay_ms)
         plots.learning_curve(summary["learning_curve"], out / "learning_curve.png",
                              title=f"{dataset.name} on {adapter.name}, seed {seed}")
         plots.weight_grids(trained.weights, dataset.labels, dataset.shape, trained.input_encoding,

@@ -30,6 +30,7 @@ rule lockstep_run:
         protocol="runs/{dataset}/lockstep/protocol.npz",
     output:
         recording="runs/{dataset}/lockstep/{lockstep_backend}.npz",
+        spikes="runs/{dataset}/lockstep/{lockstep_backend}.nix",
     log:
         "runs/logs/{dataset}/lockstep/{lockstep_backend}.log",
     benchmark:

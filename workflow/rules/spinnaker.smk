@@ -20,6 +20,7 @@ rule emulate_spinnaker:
         result=f"{RUN}/test/{SPINNAKER_EMULATED}/flips0/test.json",
         raster=f"{RUN}/test/{SPINNAKER_EMULATED}/flips0/raster.png",
         emulation=f"{RUN}/test/{SPINNAKER_EMULATED}/flips0/emulation.json",
+        spikes=f"{RUN}/test/{SPINNAKER_EMULATED}/flips0/spikes.nix",
     log:
         "runs/logs/{dataset}/{backend}/seed{seed}/emulate_spinnaker.log",
     benchmark:

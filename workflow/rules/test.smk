@@ -8,6 +8,7 @@ rule test:
     output:
         result=f"{TEST}/test.json",
         raster=f"{TEST}/raster.png",
+        spikes=f"{TEST}/spikes.nix",
     log:
         "runs/logs/{dataset}/{backend}/seed{seed}/test_{test_backend}_flips{flips}.log",
     benchmark:

@@ -8,6 +8,7 @@ rule train:
         curve=report(f"{RUN}/learning_curve.png", category="Training", subcategory="{dataset}",
                      caption="../report/learning_curve.rst", labels={"backend": "{backend}", "seed": "{seed}"}),
         grid=f"{RUN}/weights.png",
+        connections=f"{RUN}/connections.txt",
     log:
         "runs/logs/{dataset}/{backend}/seed{seed}/train.log",
     benchmark:

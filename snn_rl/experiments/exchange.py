@@ -1,0 +1,99 @@
+"""Results in the formats other tools read: spike trains as Neo blocks in NIX files, and the
+trained connections as a list PyNN's ``FromFileConnector`` loads.
+
+- **Spikes (Neo, NIX).** ``snn-rl test`` writes ``spikes.nix`` beside ``test.json`` and
+  ``snn-rl lockstep run`` writes ``RECORDING.nix`` beside its ``.npz``: one Neo ``Block``,
+  one ``Segment`` per presentation (window), one ``SpikeTrain`` per recorded neuron in ms
+  from the presentation's onset, annotated with the backend, data set (name and SHA-256),
+  character, answer, window and rest lengths. NIX (via ``nixio``, HDF5 underneath) is Neo's
+  own lossless format: it keeps every annotation and reads back as the same objects, which
+  NWB (``pynwb``) does only through a schema of its own and a much larger dependency.
+  ``neo.io.NixIO(path, mode="ro").read_block()`` reads one; Elephant takes its spike trains
+  as they are (``tests/test_exchange.py``).
+- **Connections (PyNN).** ``snn-rl train`` writes ``connections.txt``: the learned
+  input -> output weights (nA) and delays (ms), one connection per line, under PyNN's column
+  header, so ``sim.Projection(inputs, outputs, sim.FromFileConnector("connections.txt"))``
+  builds them in any PyNN simulator.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+SPIKES_FILE = "spikes.nix"
+CONNECTIONS_FILE = "connections.txt"
+
+
+def spike_block(spikes: list[list[np.ndarray]], presentation_ms: float, *, name: str, annotations: dict,
+                segments: list[dict], neuron_labels: list[str]):
+    """A Neo ``Block``: ``spikes[k][i]`` (ms from onset) of neuron ``i`` in presentation ``k``;
+    ``segments[k]`` annotates presentation ``k``, ``neuron_labels[i]`` names neuron ``i``."""
+    import neo
+    import quantities as pq
+
+    block = neo.Block(name=name, **_plain(annotations))
+    for k, (trains, notes) in enumerate(zip(spikes, segments)):
+        seg = neo.Segment(name=f"presentation {k}", index=k, **_plain(notes))
+        for i, times in enumerate(trains):
+            seg.spiketrains.append(neo.SpikeTrain(np.asarray(times, dtype=float) * pq.ms, t_start=0 * pq.ms,
+                                                  t_stop=presentation_ms * pq.ms, name=neuron_labels[i],
+                                                  neuron=i))
+        block.segments.append(seg)
+    return block
+
+
+def _plain(values: dict) -> dict:
+    """Annotations NIX stores: strings, numbers, booleans (None becomes '')."""
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, (np.integer, np.floating)):
+            value = value.item()
+        out[key] = "" if value is None else value
+    return out
+
+
+def write_nix(path: Path, block) -> None:
+    """Write ``block`` to ``path`` through a temporary file and a rename (never half a file)."""
+    from neo.io import NixIO
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        io = NixIO(tmp, mode="ow")
+        try:
+            io.write_block(block)
+        finally:
+            io.close()
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_nix(path: Path):
+    """The block of a NIX file this project wrote."""
+    from neo.io import NixIO
+
+    io = NixIO(str(path), mode="ro")
+    try:
+        return io.read_block()
+    finally:
+        io.close()
+
+
+def write_connections(path: Path, weights_nA: np.ndarray, delay_ms: float) -> None:
+    """The ``(n_pre, n_post)`` weights as PyNN's ``FromFileConnector`` list (every value to
+    full double precision)."""
+    from snn_rl.experiments.storage import atomic_write_bytes
+
+    pre, post = np.indices(weights_nA.shape)
+    rows = np.column_stack([pre.ravel(), post.ravel(), weights_nA.ravel(), np.full(weights_nA.size, delay_ms)])
+    lines = ["# columns = ['i', 'j', 'weight', 'delay']"]
+    lines += [f"{int(i)}\t{int(j)}\t{w!r}\t{d!r}" for i, j, w, d in rows.tolist()]
+    atomic_write_bytes(Path(path), ("\n".join(lines) + "\n").encode())
