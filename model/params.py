@@ -276,6 +276,39 @@ class Params:
                              f"training.max_winner_spikes ({t.max_winner_spikes})")
 
 
+#: the unit of a parameter, by the end of its name (or its whole name in the cell)
+_UNITS = {"_ms": "ms", "_nA": "nA", "cm": "nF", "v_rest": "mV", "v_reset": "mV", "v_thresh": "mV",
+          "tau_m": "ms", "tau_refrac": "ms", "tau_syn_E": "ms", "tau_syn_I": "ms"}
+
+
+def describe_parameters(params: "Params") -> list[dict[str, Any]]:
+    """Every parameter as ``{"key", "value", "unit", "doc"}``: the key dotted, the unit from
+    its name, the description from its ``#:`` comment in this file (the report's table)."""
+    import inspect
+    import re
+
+    docs: dict[tuple[str, str], str] = {}
+    for cls in (CellParams, NetworkParams, PlasticityParams, TrainingParams):
+        above: list[str] = []  # a "#:" comment on the lines before a field
+        for line in inspect.getsource(cls).splitlines():
+            text = line.strip()
+            if text.startswith("#:") or (above and text.startswith("#")):
+                above.append(text.lstrip("#:").strip())
+                continue
+            m = re.match(r"\s+(\w+):[^#]*(?:#:\s*(.*))?$", line)
+            if m and (m.group(2) or above):
+                docs[cls.__name__, m.group(1)] = m.group(2) or " ".join(above)
+            above = []
+    owners = {"network.cell": "CellParams", "network": "NetworkParams", "plasticity": "PlasticityParams",
+              "training": "TrainingParams"}
+    rows = []
+    for key, value in _flatten(params.to_dict()).items():
+        section, _, name = key.rpartition(".")
+        unit = next((u for end, u in _UNITS.items() if name == end or (end.startswith("_") and name.endswith(end))), "")
+        rows.append({"key": key, "value": value, "unit": unit, "doc": docs.get((owners[section], name), "")})
+    return rows
+
+
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat = {}
     for key, value in data.items():

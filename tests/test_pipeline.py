@@ -139,10 +139,13 @@ def test_pipeline_outputs(ci_run):
     html = (ci_run / "runs" / "report.html").read_text()
     assert "Transfer matrix" in html and "Lockstep agreement" in html and "Noise robustness" in html
     assert "Hardware emulation" in html
-    # self-contained: 4 compare figures, the lockstep figure and 6 rasters (4 simulator tests,
-    # 2 emulated), no external files
-    assert html.count('src="data:image/png;base64,') == 11
-    assert not re.search(r'(src|href)="(?!data:|#)', html)
+    # self-contained: 4 compare figures, the lockstep figure, 6 rasters of seed 1 (4 simulator
+    # tests, 2 emulated) and one more raster per clean test below 1.0; links only to files beside it
+    below = sum(acc < 1.0 for per_seed in compare["clean_accuracy"].values() for tests in per_seed.values()
+                for acc in tests.values() if acc is not None)
+    assert html.count('src="data:image/png;base64,') == 11 + below
+    assert ("Rasters of every clean test below 1.0" in html) == (below > 0)
+    assert not re.search(r'src="(?!data:)', html)
 
 
 @pytest.mark.simulator
@@ -297,7 +300,9 @@ def test_compare_tables_and_report_from_results(tmp_path):
     assert "1 of 8 clean tests on nest, neuron fall short of accuracy 1.0 (lowest 0.500)" in html
     assert "Extra test column chip: mean accuracy 0.750 over 4 trained networks" in html
     assert "Decision margins (clean tests, every seed)" in html
-    assert not re.search(r'(src|href)="(?!data:|#)', html)
+    assert not re.search(r'src="(?!data:)', html)
+    for href in re.findall(r'href="([^"#][^"]*)"', html):  # full-size figures: files beside the report
+        assert (tmp_path / href).is_file(), href
 
     wrong = list(keys)
     wrong[0] = TestKey("nest", 1, "neuron", 0)
@@ -311,3 +316,42 @@ def test_a_fresh_run_logs_no_warning(ci_run):
     for log in logs:
         text = log.read_text().lower()
         assert "warning" not in text and "deprecated" not in text, f"{log}:\n{text[-2000:]}"
+
+
+def test_the_report_is_complete_offline_and_linked(ci_run):
+    """Parameter table, job table, every link resolves to a file beside the report, no
+    external URL, every image embedded and linked to its full-size file."""
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.hrefs, self.images, self.in_a, self.linked_images = [], 0, 0, 0
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "a":
+                self.in_a += 1
+                self.hrefs.append(attrs.get("href", ""))
+            if tag == "img":
+                self.images += 1
+                self.linked_images += bool(self.in_a)
+                assert attrs["src"].startswith("data:image/png;base64,")
+
+        def handle_endtag(self, tag):
+            if tag == "a":
+                self.in_a -= 1
+
+    report = ci_run / "runs" / "report.html"
+    html = report.read_text()
+    parser = Links()
+    parser.feed(html)
+    assert 'id="parameters"' in html and "<code>network.cell.tau_m</code>" in html and "<td>mV</td>" in html
+    assert 'id="jobs"' in html and ">train<" in html and "all jobs" in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html), "an external URL"
+    files = [h for h in parser.hrefs if not h.startswith("#")]
+    assert len(files) > 20
+    for href in files:
+        assert (report.parent / href).is_file(), href
+    assert "abcd/nest/seed1/test/nest/flips0/spikes.nix" in files
+    assert parser.images >= 5 and parser.linked_images == parser.images

@@ -8,6 +8,8 @@ drawing one neither needs nor changes a matplotlib backend.
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 import matplotlib
@@ -169,21 +171,32 @@ def transfer_figure(transfer: dict, train_backends: list[str], test_backends: li
 
 
 def noise_figure(noise: list[dict], path: Path, dataset: str) -> None:
-    """Mean accuracy (band: min to max over seeds) against the number of flipped pixels."""
-    fig, ax = _subplots(figsize=(5.5, 3.2))
+    """Mean accuracy (band: min to max over seeds) against the number of flipped pixels, one
+    small panel per trained -> tested pair on a shared scale, so no series hides another."""
     pairs = list(dict.fromkeys((n["train_backend"], n["test_backend"]) for n in noise))
-    for tb, tt in pairs:
+    cols = min(3, max(1, math.ceil(math.sqrt(len(pairs)))))
+    rows = -(-len(pairs) // cols) or 1
+    fig, axes = _subplots(rows, cols, figsize=(3.0 * cols, 2.3 * rows + 0.5), sharex=True, sharey=True,
+                          squeeze=False, layout="constrained")
+    for ax, (tb, tt) in zip(axes.ravel(), pairs):
         pts = sorted((n["noise_flips"], n["mean"], n["min"], n["max"]) for n in noise
                      if (n["train_backend"], n["test_backend"]) == (tb, tt))
         x, mean, lo, hi = map(np.array, zip(*pts))
-        (line,) = ax.plot(x, mean, marker="o", ls="-" if tb == tt else "--", label=f"{tb} -> {tt}")
-        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.12)
-    ax.set_xlabel("flipped pixels per presentation")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(-0.05, 1.05)
-    ax.legend(fontsize=8, title="trained -> tested", title_fontsize=8)
-    ax.set_title(f"{dataset}: noise robustness")
+        ax.fill_between(x, lo, hi, color="C0", alpha=0.2, label="min-max over seeds")
+        ax.plot(x, mean, marker="o", color="C0", label="mean")
+        ax.set_title(f"{tb} -> {tt}", fontsize=9)
+        ax.set_ylim(-0.05, 1.05)
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.tick_params(labelbottom=True)
+    for ax in axes.ravel()[len(pairs):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("flipped pixels")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy")
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"{dataset}: noise robustness (trained -> tested)")
     save_figure(fig, path)
 
 

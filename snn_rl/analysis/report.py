@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,10 +54,18 @@ def _acc_cell(v: float | None, extra: str = "") -> str:
     return f'<td style="background:{_colour(v)}">{text}{extra}</td>'
 
 
+#: the folder the report is written to: figure links are relative to it (set by write_report)
+_HERE: list[Path] = [Path(".")]
+
+
 def _img(path: str | Path, caption: str) -> str:
+    """The figure embedded (the report stays one offline file) and linked to its full-size
+    file beside the report."""
     data = base64.b64encode(Path(path).read_bytes()).decode()
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_esc(caption)}">'
-            f"<figcaption>{_esc(caption)}</figcaption></figure>")
+    href = os.path.relpath(Path(path).resolve(), _HERE[0].resolve())
+    return (f'<figure><a href="{_esc(href)}" title="full size"><img src="data:image/png;base64,{data}" '
+            f'alt="{_esc(caption)}"></a><figcaption>{_esc(caption)} (<a href="{_esc(href)}">full size</a>)'
+            "</figcaption></figure>")
 
 
 def _table(header: list[str], rows: list[str]) -> str:
@@ -182,6 +191,13 @@ def _figures(c: dict, lockstep_figure: str | None) -> list[str]:
         parts.append(f"<h3>Test rasters, seed {first_seed} (trained on / tested on)</h3><div class='grid'>"
                      + "".join(f"<div>{_img(p, k.replace(f'/seed{first_seed}/', ' -> '))}</div>" for k, p in rasters)
                      + "</div>")
+    failing = [(k, p) for k, p in c["rasters"].items() if Path(p).exists()
+               and (acc := _get(c["clean_accuracy"], k.split("/")[0], int(k.split("/")[1][4:]), k.split("/")[2])) is not None
+               and acc < 1.0]
+    if failing:
+        parts.append("<h3>Rasters of every clean test below 1.0 (trained on / seed / tested on)</h3><div class='grid'>"
+                     + "".join(f"<div>{_img(p, k + ': accuracy ' + format(_get(c['clean_accuracy'], k.split('/')[0], int(k.split('/')[1][4:]), k.split('/')[2]), '.3f'))}</div>"
+                               for k, p in failing) + "</div>")
     return parts
 
 
@@ -250,36 +266,80 @@ def report_config_digest(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
+def job_table(benchmarks: Path) -> tuple[list[dict], dict]:
+    """Per rule: jobs, total and longest wall time, largest peak memory, from Snakemake's
+    benchmark files under ``benchmarks`` (rule = the file's name up to its first ``_`` or
+    digit-free stem: train, test, emulate_spinnaker, ...)."""
+    import csv
+
+    rules: dict[str, dict] = {}
+    for tsv in sorted(Path(benchmarks).rglob("*.tsv")):
+        try:
+            with open(tsv, newline="") as fh:
+                row = next(csv.DictReader(fh, delimiter="\t"))
+            seconds, rss = float(row["s"]), float(row.get("max_rss") or 0)
+        except (OSError, StopIteration, KeyError, ValueError):
+            continue
+        stem = tsv.stem
+        rule = next((r for r in ("emulate_spinnaker", "deploy_spinnaker") if stem.startswith(r)), stem.split("_")[0])
+        if tsv.parent.name == "lockstep":
+            rule = "lockstep_protocol" if stem == "protocol" else "lockstep_compare" if stem == "agreement" else "lockstep_run"
+        r = rules.setdefault(rule, {"rule": rule, "count": 0, "total_s": 0.0, "max_s": 0.0, "max_rss_mb": 0.0})
+        r["count"] += 1
+        r["total_s"] += seconds
+        r["max_s"] = max(r["max_s"], seconds)
+        r["max_rss_mb"] = max(r["max_rss_mb"], rss)
+    jobs = sorted(rules.values(), key=lambda r: -r["total_s"])
+    total = {"count": sum(r["count"] for r in jobs), "total_s": sum(r["total_s"] for r in jobs),
+             "max_s": max((r["max_s"] for r in jobs), default=0.0),
+             "max_rss_mb": max((r["max_rss_mb"] for r in jobs), default=0.0)}
+    return jobs, total
+
+
+#: the raw results the report lists (by suffix), under each data set's folder
+RESULT_SUFFIXES = (".json", ".tsv", ".npz", ".nix", ".txt")
+
+
+def result_files(runs: Path, datasets: list[str]) -> list[str]:
+    """Every raw result file of the data sets, relative to ``runs`` (checkpoints and the
+    project's own marks left out)."""
+    found = []
+    for ds in datasets:
+        for path in sorted((Path(runs) / ds).rglob("*")):
+            rel = path.relative_to(runs)
+            if (path.is_file() and path.suffix in RESULT_SUFFIXES and "checkpoints" not in rel.parts
+                    and not path.name.startswith(".")):
+                found.append(rel.as_posix())
+    return found
+
+
 def write_report(path: Path, compares: list[Path], lockstep: dict[str, Path], lockstep_figures: dict[str, Path],
-                 config: dict, title: str = "snn-rl pipeline report") -> None:
-    """Write the report: ``compares`` are ``compare.json`` files (one per data set);
-    ``lockstep`` / ``lockstep_figures`` map a data set to its agreement JSON / figure."""
-    sections, provenance = [], None
+                 config: dict, title: str = "snn-rl pipeline report", params: dict | None = None) -> None:
+    """Write the report from its template: ``compares`` are ``compare.json`` files (one per
+    data set); ``lockstep`` / ``lockstep_figures`` map a data set to its agreement JSON /
+    figure; ``params``: the effective model parameters (a :class:`Params` dict)."""
+    import jinja2
+
+    from snn_rl.model.params import Params, describe_parameters
+
+    path = Path(path)
+    _HERE[0] = path.parent
+    sections, provenance, datasets = [], None, []
     for cpath in compares:
         c = read_json(cpath)
         ds = c["dataset"]
+        datasets.append(ds)
         ls = read_json(lockstep[ds]) if ds in lockstep else None
-        sections.append(_dataset_section(c, ls, lockstep_figures.get(ds)))
+        sections.append(jinja2.utils.markupsafe.Markup(_dataset_section(c, ls, lockstep_figures.get(ds))))
         if provenance is None and c.get("provenance"):
             provenance = c["provenance"]
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    prov = ""
-    if provenance:
-        pkgs = ", ".join(f"{k} {v}" for k, v in provenance.get("packages", {}).items() if v)
-        prov = f"<p class='meta'>git commit {_esc(provenance.get('git_commit'))}; {_esc(pkgs)}</p>"
-    toc = " &middot; ".join(f'<a href="#{_esc(read_json(c)["dataset"])}">{_esc(read_json(c)["dataset"])}</a>'
-                            for c in compares)
-    doc = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="snn-rl-config" content="{config_digest(config)}">
-<title>{_esc(title)}</title><style>{_CSS}</style></head>
-<body>
-<h1>{_esc(title)}</h1>
-<p class="meta">Generated {stamp}. Data sets: {toc}. Training backends: {_esc(", ".join(config.get("backends", [])))};
-every trained network is tested on every test backend, clean and with flipped pixels.</p>
-{prov}
-{"".join(sections)}
-<h2>Configuration</h2>
-<pre>{_esc(yaml.safe_dump(config, sort_keys=False))}</pre>
-</body></html>
-"""
-    atomic_write_bytes(Path(path), doc.encode())
+    jobs, jobs_total = job_table(path.parent / "benchmarks")
+    env = jinja2.Environment(loader=jinja2.PackageLoader("snn_rl.analysis", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    doc = env.get_template("report.html.j2").render(
+        title=title, css=jinja2.utils.markupsafe.Markup(_CSS), config=config, config_digest=config_digest(config),
+        stamp=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), datasets=datasets, provenance=provenance,
+        sections=sections, parameters=describe_parameters(Params.from_dict(params)) if params else [],
+        jobs=jobs, jobs_total=jobs_total, files=result_files(path.parent, datasets),
+        config_yaml=yaml.safe_dump(config, sort_keys=False))
+    atomic_write_bytes(path, doc.encode())

@@ -12,5 +12,5 @@ with logged(snakemake.log[0]):
     lockstep = dict(zip(datasets, map(Path, snakemake.input.lockstep)))
     figures = dict(zip(datasets, map(Path, snakemake.input.lockstep_figures)))
     write_report(Path(snakemake.output.html), [Path(p) for p in snakemake.input.compare], lockstep, figures,
-                 snakemake.params.config)
+                 snakemake.params.config, params=snakemake.params.model)
     print(f"report -> {snakemake.output.html}")
