@@ -309,6 +309,50 @@ def describe_parameters(params: "Params") -> list[dict[str, Any]]:
     return rows
 
 
+#: the choices of every string parameter (plasticity.rule: the rule registry's names)
+CHOICES = {"network.input_encoding": INPUT_ENCODINGS, "plasticity.expectation": ("class", "output"),
+           "plasticity.credit": ("all", "answer"), "plasticity.explore_on": ("any", "wrong")}
+
+
+def params_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a (partial) parameter set, generated from the records above: every
+    key with its type, range (:data:`LIMITS`), choices and description; unknown keys refused.
+    The pipeline validates its ``model:`` section with it; :meth:`Params.validate` adds the
+    checks that relate two keys (the time grid, reset below threshold, ...)."""
+    from snn_rl.model.rules import REGISTRY
+
+    choices = {**CHOICES, "plasticity.rule": tuple(REGISTRY)}
+    docs = {row["key"]: row for row in describe_parameters(Params())}
+
+    def record(cls: type, prefix: str) -> dict[str, Any]:
+        props: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            key = f"{prefix}{f.name}"
+            sub = _section_types.get((cls, f.name))
+            if sub is not None:
+                props[f.name] = record(sub, f"{key}.")
+                continue
+            default = getattr(cls(), f.name)
+            kind = ("boolean" if isinstance(default, bool) else "integer" if isinstance(default, int)
+                    else "number" if isinstance(default, float) else "string")
+            prop: dict[str, Any] = {"type": kind, "default": default,
+                                    "description": docs[key]["doc"]}
+            if key in LIMITS:
+                spec = LIMITS[key]
+                low, high = (float(x) for x in spec[1:-1].split(","))
+                prop["exclusiveMinimum" if spec[0] == "(" else "minimum"] = int(low) if kind == "integer" else low
+                prop["exclusiveMaximum" if spec[-1] == ")" else "maximum"] = int(high) if kind == "integer" else high
+            if key in choices:
+                prop["enum"] = list(choices[key])
+            props[f.name] = prop
+        return {"type": "object", "additionalProperties": False, "properties": props}
+
+    schema = record(Params, "")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["description"] = "A parameter set of snn-rl (model/params.py), every key optional."
+    return schema
+
+
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat = {}
     for key, value in data.items():

@@ -102,3 +102,20 @@ def test_yaml_reads_standard_numbers_and_refuses_duplicates(tmp_path):
     path.write_text("plasticity:\n  learning_rate_nA: 0.1\n  learning_rate_nA: 0.3\n")
     with pytest.raises(ValueError, match="given twice"):
         load_params(str(path))
+
+
+def test_the_json_schema_is_generated_from_the_records():
+    import jsonschema
+
+    from snn_rl.model.params import params_json_schema
+
+    schema = params_json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(Params().to_dict(), schema)
+    for name in ("seed", "reward", "unsupervised", "noise"):
+        jsonschema.validate(load_params(name).to_dict(), schema)
+    tau_m = schema["properties"]["network"]["properties"]["cell"]["properties"]["tau_m"]
+    assert tau_m == {"type": "number", "default": 20.0, "description": "membrane time constant, ms",
+                     "exclusiveMinimum": 0.0, "maximum": 10000.0}
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors({"training": {"max_epoch": 5}}))
+    assert errors and "max_epoch" in errors[0].message

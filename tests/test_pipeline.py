@@ -173,8 +173,8 @@ def test_changed_parameter_reruns_only_what_depends_on_it(ci_run, overrides, exp
     ({"bogus_key": 1}, "'bogus_key' was unexpected"),
     ({"seeds": "three"}, "['seeds']"),
     ({"lockstep": {"windows": 2.5}}, "['lockstep']['windows']"),
-    ({"model": {"training": {"max_epoch": 5}}}, "model.training.max_epoch"),
-    ({"model": {"network": {"inhibition_nA": "strong"}}}, "model.network.inhibition_nA"),
+    ({"model": {"training": {"max_epoch": 5}}}, "['model']['training']: Additional properties are not allowed ('max_epoch'"),
+    ({"model": {"network": {"inhibition_nA": "strong"}}}, "['model']['network']['inhibition_nA']"),
 ])
 def test_bad_config_stops_before_any_job_and_names_the_key(tmp_path, overrides, key):
     proc = snakemake(tmp_path, overrides=overrides, check=False)

@@ -13,7 +13,7 @@ from snakemake.utils import validate
 # the model's own parameter records check the parameters: and model: sections
 from snn_rl.model.dataset import BUILTIN
 from snn_rl.model.dataset import load as load_dataset
-from snn_rl.model.params import load_params
+from snn_rl.model.params import load_params, params_json_schema
 from snn_rl.analysis.report import config_digest, report_config_digest
 
 
@@ -33,42 +33,27 @@ except WorkflowError as exc:
     _stop("config" + "".join(f"[{key!r}]" for key in error.absolute_path) + f": {error.message}")
 
 
-def _strict_integers():
-    """JSON Schema counts 3.0 as an integer; a count written as 3.0 is a slip, so it is refused."""
-    import yaml
-
-    schema = yaml.safe_load((Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml").read_text())
+def _check_against_schema(data, schema, path=()):
+    """Stop at the first error of ``data`` against ``schema``, naming its key. JSON Schema
+    counts 3.0 as an integer; a count written as 3.0 is a slip, so it is refused too."""
     base = jsonschema.validators.validator_for(schema)
     checker = base.TYPE_CHECKER.redefine("integer", lambda _c, x: isinstance(x, int) and not isinstance(x, bool))
     strict = jsonschema.validators.extend(base, type_checker=checker)(schema)
-    error = jsonschema.exceptions.best_match(strict.iter_errors(config))
+    error = jsonschema.exceptions.best_match(strict.iter_errors(data))
     if error is not None:
-        _stop("config" + "".join(f"[{key!r}]" for key in error.absolute_path) + f": {error.message}"
-              + (" (write a whole number without a decimal point)" if isinstance(error.instance, float) else ""))
+        _stop("config" + "".join(f"[{key!r}]" for key in [*path, *error.absolute_path]) + f": {error.message}"
+              + (" (write a whole number without a decimal point)" if isinstance(error.instance, float)
+                 and "integer" in error.message else ""))
+
+
+def _strict_integers():
+    import yaml
+
+    schema = yaml.safe_load((Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    _check_against_schema(config, schema)
 
 
 _strict_integers()
-
-
-def _check_model_overrides(overrides, defaults, prefix):
-    """Reject unknown keys and values whose type differs from the default's; name the key."""
-    for key, value in overrides.items():
-        where = f"{prefix}.{key}"
-        if key not in defaults:
-            raise ValueError(f"config key {where} is not a model parameter (known: {', '.join(defaults)})")
-        default = defaults[key]
-        if isinstance(default, dict):
-            if not isinstance(value, dict):
-                raise ValueError(f"config key {where} must be a mapping, got {value!r}")
-            _check_model_overrides(value, default, where)
-        elif isinstance(default, bool) or isinstance(value, bool):
-            if type(value) is not type(default):
-                raise ValueError(f"config key {where} must be {type(default).__name__}, got {value!r}")
-        elif isinstance(default, (int, float)):
-            if not isinstance(value, (int, float)) or (isinstance(default, int) and not isinstance(value, int)):
-                raise ValueError(f"config key {where} must be {type(default).__name__}, got {value!r}")
-        elif not isinstance(value, type(default)):
-            raise ValueError(f"config key {where} must be {type(default).__name__}, got {value!r}")
 
 
 def model_params():
@@ -77,7 +62,7 @@ def model_params():
         base = load_params(config["parameters"])
     except ValueError as exc:
         raise ValueError(f"config key parameters: {exc}") from None
-    _check_model_overrides(config["model"], base.to_dict(), "model")
+    _check_against_schema(config["model"], params_json_schema(), ["model"])
     try:
         return base.merged(config["model"])
     except (TypeError, ValueError) as exc:
