@@ -347,7 +347,7 @@ def test_the_report_is_complete_offline_and_linked(ci_run):
     parser = Links()
     parser.feed(html)
     assert 'id="parameters"' in html and "<code>network.cell.tau_m</code>" in html and "<td>mV</td>" in html
-    assert 'id="jobs"' in html and ">train<" in html and "all jobs" in html
+    assert 'id="jobs"' in html and ">train<" in html and ">lockstep_compare<" in html and "all jobs" in html
     assert not re.search(r"(src|href)=\"(https?:)?//", html), "an external URL"
     files = [h for h in parser.hrefs if not h.startswith("#")]
     assert len(files) > 20

@@ -283,7 +283,7 @@ def job_table(benchmarks: Path) -> tuple[list[dict], dict]:
         stem = tsv.stem
         rule = next((r for r in ("emulate_spinnaker", "deploy_spinnaker") if stem.startswith(r)), stem.split("_")[0])
         if tsv.parent.name == "lockstep":
-            rule = "lockstep_protocol" if stem == "protocol" else "lockstep_compare" if stem == "agreement" else "lockstep_run"
+            rule = "lockstep_protocol" if stem == "protocol" else "lockstep_compare" if stem == "compare" else "lockstep_run"
         r = rules.setdefault(rule, {"rule": rule, "count": 0, "total_s": 0.0, "max_s": 0.0, "max_rss_mb": 0.0})
         r["count"] += 1
         r["total_s"] += seconds

@@ -45,11 +45,11 @@ class Evaluation:
 
     def confusion(self) -> np.ndarray:
         """Rows: presented class; columns: answering output, last column = no answer."""
+        from sklearn.metrics import confusion_matrix
+
         n = len(self.labels)
-        m = np.zeros((n, n + 1), dtype=int)
-        for t, a in zip(self.targets, self.answers):
-            m[t, a if a >= 0 else n] += 1
-        return m
+        answered = [a if a >= 0 else n for a in self.answers]  # "no answer" is class n
+        return confusion_matrix(self.targets, answered, labels=list(range(n + 1)))[:n]
 
     def target_spike_counts(self) -> np.ndarray:
         """Spikes of the right neuron per presentation."""
