@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     from snn_rl.experiments.outputs import output_folder
 
+    args.out = args.out.resolve()  # the runs are made from the repository's root
+
     # the runs under --out are reused, so a rerun continues a stopped one
     name = "ablations" if args.ablations else "learning_table"
     from snn_rl.errors import InputError

@@ -42,28 +42,32 @@ class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader with YAML 1.2 floats and refused duplicate keys."""
 
 
-# YAML 1.2's float: digits with an optional fraction and exponent ("1e-3", "2E5", ".5")
-_FLOAT = re.compile(r"""^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?$
-                        |^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$""", re.X)
-_Loader.yaml_implicit_resolvers = {k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:float"]
-                                   for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+# Numbers with an exponent but no decimal point or no exponent sign ("1e-3", "2E5", "1.5e3"):
+# floats in YAML 1.2 and JSON, strings to PyYAML's YAML 1.1 resolver. Every other scalar reads
+# as PyYAML reads it.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$")
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
 
 
-def _construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> float | int:
-    text = loader.construct_scalar(node).replace("_", "")
-    if re.fullmatch(r"[-+]?[0-9]+", text):  # a plain integer matched the float pattern: keep it an int
-        return int(text)
-    lowered = text.lower()
-    if lowered.lstrip("+-") in (".inf", ".nan"):
-        return float(lowered.replace(".", ""))
-    return float(text)
+def standard_numbers(data: object) -> object:
+    """``data`` with every string in exponent notation ("1e-3") made a float: for YAML read
+    by another loader (Snakemake reads the pipeline's config with YAML 1.1)."""
+    if isinstance(data, dict):
+        return {k: standard_numbers(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [standard_numbers(v) for v in data]
+    if isinstance(data, str) and _EXPONENT_FLOAT.match(data):
+        return float(data.replace("_", ""))
+    return data
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)
+    """A mapping, refused if it states one key twice (keys merged in with ``<<`` may be
+    overridden, as YAML intends)."""
     seen = set()
     for key_node, _value in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node, deep=deep)
         try:
             duplicate = key in seen
@@ -76,7 +80,6 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
@@ -102,3 +105,5 @@ def load_yaml(text: str | bytes, source: str) -> object:
         raise ValueError(f"{source} is not valid YAML/JSON: {problem}{where}") from None
     except RecursionError:
         raise ValueError(f"{source} is nested too deeply") from None
+    except ValueError as exc:  # a scalar a constructor could not convert
+        raise ValueError(f"{source} is not valid YAML/JSON: {excerpt(str(exc), 120)}") from None

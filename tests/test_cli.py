@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
-from conftest import run_cli
+from conftest import cli_env, run_cli
 from snn_rl.cli import COMMAND_MODULES, build_parser
 
 
@@ -47,6 +49,10 @@ def test_a_normal_run_prints_no_simulator_notice(backend, tmp_path):
     # progress lines and nothing else: no NEST deprecation warning, no PyNN log, no NEURON display notice
     lines = [line for line in quiet.stderr.splitlines() if line.strip()]
     assert lines and all(line.startswith(f"train abcd on {backend} seed 1: epoch") for line in lines), quiet.stderr
-    loud = run_cli("train", "--backend", backend, "--out", str(tmp_path / "loud"), "--epochs", "2", "--verbose")
+    # this test process may have quietened NEURON in the environment it hands down: not the user's
+    env = {k: v for k, v in cli_env().items() if k != "NEURON_MODULE_OPTIONS"}
+    loud = subprocess.run([sys.executable, "-m", "snn_rl", "train", "--backend", backend, "--out", str(tmp_path / "loud"),
+                           "--epochs", "2", "--verbose"], capture_output=True, text=True, env=env, timeout=600)
+    assert loud.returncode == 0, loud.stderr
     notices = {"nest": "is deprecated", "neuron": "DISPLAY"}[backend]
     assert notices in loud.stderr, loud.stderr

@@ -131,3 +131,29 @@ def test_a_large_data_file_parses_or_is_refused_at_once():
     assert data.images[5].ravel().tolist() == [int(c) for c in format(6, "015b")]
     with pytest.raises(DatasetError, match=f"<text>:{MAX_CLASSES + 1}: a data set holds at most {MAX_CLASSES}"):
         parse("\n".join(lines))
+
+
+@pytest.mark.simulator
+def test_an_unmarked_run_of_an_earlier_version_is_continued(tmp_path):
+    """A pipeline run from before folders were marked, whose declared outputs Snakemake
+    removed before rerunning: its checkpoints are recognised by name, its nested test
+    results are left alone."""
+    old = tmp_path / "old"
+    run_cli("train", "--backend", "nest", "--dataset", "abcd", "--out", str(old), "--quiet", "--epochs", "4")
+    run_cli("test", "--backend", "nest", "--weights", str(old), "--out", str(old / "test" / "nest" / "flips0"))
+    for name in ("train.json", "weights.npz", "weights.png", "learning_curve.png", "connections.txt", MARK):
+        (old / name).unlink()
+    (old / "test" / "nest" / "flips0" / MARK).unlink()
+    kept = (old / "test" / "nest" / "flips0" / "test.json").read_bytes()
+    run_cli("train", "--backend", "nest", "--dataset", "abcd", "--out", str(old), "--quiet", "--epochs", "6",
+            "--resume", "--overwrite")
+    assert json.loads((old / "train.json").read_text())["resumed_from_epoch"] == 4
+    assert (old / "test" / "nest" / "flips0" / "test.json").read_bytes() == kept
+    assert "test/nest/flips0/test.json" in read_mark(old)["foreign"]
+
+
+def test_yaml_merge_keys_may_be_overridden(tmp_path):
+    from snn_rl.model.text_input import load_yaml
+
+    assert load_yaml("b: &b {x: 1, y: 2}\nc: {<<: *b, x: 3}\n", "t")["c"] == {"x": 3, "y": 2}
+    assert load_yaml("a: 08\nb: 1e5\nc: v1.2\n", "t") == {"a": "08", "b": 100000.0, "c": "v1.2"}

@@ -277,9 +277,13 @@ def job_table(benchmarks: Path) -> tuple[list[dict], dict]:
         try:
             with open(tsv, newline="") as fh:
                 row = next(csv.DictReader(fh, delimiter="\t"))
-            seconds, rss = float(row["s"]), float(row.get("max_rss") or 0)
+            seconds = float(row["s"])
         except (OSError, StopIteration, KeyError, ValueError):
             continue
+        try:  # Snakemake writes NA for a job that ended before its first memory sample
+            rss = float(row.get("max_rss") or 0)
+        except ValueError:
+            rss = 0.0
         stem = tsv.stem
         rule = next((r for r in ("emulate_spinnaker", "deploy_spinnaker") if stem.startswith(r)), stem.split("_")[0])
         if tsv.parent.name == "lockstep":

@@ -13,6 +13,7 @@ from pathlib import Path
 from snn_rl import backends
 from snn_rl.errors import InputError
 from snn_rl.experiments.evaluation import Evaluation, evaluate, test
+from snn_rl.experiments.exchange import SPIKES_FILE
 from snn_rl.experiments.outputs import output_folder, prepare_out
 from snn_rl.experiments.provenance import provenance
 from snn_rl.experiments.runs import load_run
@@ -89,7 +90,8 @@ def emulate(weights: Path | str, out: Path | str, *, dataset: Dataset | str | No
         raise InputError(f"--simulator must be one of {', '.join(SIMULATORS)}, got {simulator!r}")
     trained, dataset, params = load_run(weights, dataset)
     out = prepare_out(out, "emulation.json", overwrite, command="emulate")
-    with output_folder(out, "emulate", "emulation.json", produces=("test.json", "raster.png"),
+    q.spinnaker_params(params)  # a network the chip cannot run is refused before --overwrite removes anything
+    with output_folder(out, "emulate", "emulation.json", produces=("test.json", "raster.png", SPIKES_FILE),
                        overwrite=overwrite) as folder:
         if overwrite:
             folder.clear()

@@ -139,6 +139,28 @@ class DeployResult:
 BUNDLE_FILES = ("run.py", "network.json", "dataset.txt", "quantisation.json", "README.md", "virtual_board")
 
 
+def is_bundle_file(folder: Path, rel: str) -> bool:
+    """Whether a file of an unmarked folder is part of a bundle this project wrote (a bundle
+    from before folders were marked, whose deploy.json a rerun removed first): known by its
+    content, never by its name alone."""
+    top = rel.split("/")[0]
+    path = folder / rel
+    try:
+        head = path.read_bytes()[:4096] if path.stat().st_size < 50_000_000 else b""
+    except OSError:
+        return False
+    if rel == "run.py":
+        return path.read_bytes() == BUNDLE_SCRIPT.read_bytes()
+    if rel == "README.md":
+        return head.startswith(b"# SpiNNaker bundle: ")
+    if rel == "dataset.txt":
+        return head.startswith(b"# data set ")
+    if rel in ("network.json", "quantisation.json"):
+        return head.lstrip().startswith(b"{") and (b'"weights_nA"' in head or b'"rounded_to_zero"' in head
+                                                   or b'"n_weights"' in head)
+    return top == "virtual_board" and (folder / "virtual_board" / "run.log").exists()
+
+
 def _write_bundle(out: Path, name: str, trained, dataset: Dataset, params, repeats: int, quant: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(BUNDLE_SCRIPT, out / "run.py")
@@ -173,8 +195,9 @@ def deploy(weights: Path | str, out: Path | str, *, target: str = "spinnaker", d
     trained, dataset, params = load_run(weights, dataset)
     params = q.spinnaker_params(params)
     quant = q.quantise_network(trained.weights, params.network.inhibition_nA).summary(trained.weights, dataset.labels)
-    out = prepare_out(out, "deploy.json", overwrite, command="deploy")
-    with output_folder(out, "deploy", "deploy.json", produces=BUNDLE_FILES, overwrite=overwrite) as folder:
+    out = prepare_out(out, "deploy.json", overwrite, command="deploy", produces=BUNDLE_FILES, recognise=is_bundle_file)
+    with output_folder(out, "deploy", "deploy.json", produces=BUNDLE_FILES, overwrite=overwrite,
+                       recognise=is_bundle_file) as folder:
         if overwrite:
             folder.clear()
         _write_bundle(out, Path(weights).name, trained, dataset, params, repeats, quant)

@@ -27,10 +27,14 @@ KEEP_CHECKPOINTS = 3
 _CKPT_RE = re.compile(r"^epoch_(\d+)\.npz$")
 
 
-def is_checkpoint_name(rel: str) -> bool:
-    """Whether a file name relative to a run folder is one of its checkpoints."""
-    folder, _, name = rel.partition("/")
-    return folder == CHECKPOINT_DIR and bool(_CKPT_RE.match(name))
+_CKPT_TMP_RE = re.compile(r"^\.epoch_(\d+)\.npz\..*\.tmp$")
+
+
+def is_checkpoint_name(folder: Path, rel: str) -> bool:
+    """Whether a file (relative to the run folder ``folder``) is one of its checkpoints, or
+    the temporary file of one that a killed run left."""
+    top, _, name = rel.partition("/")
+    return top == CHECKPOINT_DIR and bool(_CKPT_RE.match(name) or _CKPT_TMP_RE.match(name))
 
 
 class Streams(NamedTuple):

@@ -182,10 +182,10 @@ def test(weights: Path | str, dataset: Dataset | str, backend: str, out: Path | 
     adapter = backends.get(backend)
     adapter.check("inference")
     adapter.require()
+    params = adapter.constrain(params)  # a network the target cannot run is refused before --overwrite removes anything
     with output_folder(out, "test", "test.json", produces=("raster.png", SPIKES_FILE), overwrite=overwrite) as folder:
         if overwrite:
             folder.clear()
-        params = adapter.constrain(params)
         t0 = time.perf_counter()
         adapter.setup(params.network.timestep_ms, threads=threads)
         net = CharacterNetwork(adapter, params.network, trained.weights, trained.input_gains)

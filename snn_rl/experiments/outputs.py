@@ -23,10 +23,12 @@ Everything is checked before the folder is created, so a refused command leaves 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import socket
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -73,9 +75,14 @@ def _check_parent(out: Path, flag: str) -> None:
 
 
 def _walk(folder: Path) -> set[str]:
-    """Every file under ``folder`` (relative, '/'-separated), the guard's own files left out."""
+    """Every file under ``folder`` (relative, '/'-separated), without the guard's own files
+    and without the subfolders that hold a result of their own (a mark): those belong to
+    another command and are neither this command's files nor foreign ones."""
     found = set()
-    for root, _dirs, files in os.walk(folder):
+    for root, dirs, files in os.walk(folder):
+        if root != str(folder) and MARK in files:
+            dirs[:] = []
+            continue
         for name in files:
             rel = os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
             if rel not in _OWN:
@@ -83,13 +90,27 @@ def _walk(folder: Path) -> set[str]:
     return found
 
 
+def _relative_names(values) -> set[str] | None:
+    """The entries of a mark's file list, or None if any is not a plain relative path (a
+    damaged or edited mark must never make --overwrite reach outside the folder)."""
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        return None
+    for v in values:
+        parts = v.split("/")
+        if not v or v.startswith("/") or ".." in parts or "" in parts or "\\" in v:
+            return None
+    return set(values)
+
+
 def read_mark(folder: Path) -> dict | None:
-    """The mark of a folder the project wrote, or None (no mark, or one that is not ours)."""
+    """The mark of a folder the project wrote, or None (no mark, or one that is not a valid mark)."""
     try:
         mark = json.loads((Path(folder) / MARK).read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(mark, dict) or not isinstance(mark.get("command"), str) or not isinstance(mark.get("files"), list):
+    if (not isinstance(mark, dict) or not isinstance(mark.get("command"), str)
+            or _relative_names(mark.get("files")) is None or _relative_names(mark.get("foreign", [])) is None
+            or not isinstance(mark.get("complete", True), bool)):
         return None
     return mark
 
@@ -106,11 +127,15 @@ def _legacy_mark(folder: Path, finished: str, produces: tuple[str, ...]) -> dict
     return None
 
 
+#: file systems without flock (some NFS, Lustre without -o flock, FUSE) say so with these
+_NO_LOCKING = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+
+
 class OutputFolder:
     """A folder held by one command: see the module's description."""
 
     def __init__(self, path: Path, command: str, finished: str, produces: tuple[str, ...],
-                 recognise: Callable[[str], bool] | None = None):
+                 recognise: Callable[[Path, str], bool] | None = None):
         self.path = path
         self.recognise = recognise
         self.command = command
@@ -119,6 +144,11 @@ class OutputFolder:
         self.listed: set[str] = set()  #: files an earlier run of the command wrote
         self.foreign: set[str] = set()  #: files the project did not write (never removed)
         self._fd: int | None = None
+        self._created = False
+
+    def _adoptable(self, rel: str) -> bool:
+        """A file this command writes: one of its top-level names, or one it recognises."""
+        return rel in self.produces or bool(self.recognise and self.recognise(self.path, rel))
 
     # -- checks, before anything is written ----------------------------------------------
     def check(self, overwrite: bool, resume: bool, flag: str) -> None:
@@ -130,40 +160,44 @@ class OutputFolder:
             return
         present = _walk(out)
         mark = read_mark(out)
+        if mark is None and (out / MARK).exists() and present:
+            raise InputError(f"{out / MARK} is damaged (not the mark snn-rl writes); if the folder is yours, "
+                             f"remove that file, or choose another {flag}")
         if mark is None and (out / self.finished).exists():
             mark = _legacy_mark(out, self.finished, self.produces)
             if mark is not None:
                 mark["command"] = self.command
-        if mark is not None and mark["command"] != self.command:
+        if mark is not None and mark["command"] != self.command and present:
             raise InputError(f"{out} holds the result of 'snn-rl {mark['command']}'; "
                              f"choose another {flag} for '{self.command}'")
-        if mark is not None:
-            self.listed = {str(f) for f in mark["files"]}
-            # files of a run that was killed before it could list them count as its own
-            recorded_foreign = {str(f) for f in mark.get("foreign", [])}
-            self.foreign = present & recorded_foreign if not mark.get("complete", True) else present - self.listed
+        if mark is not None and mark["command"] == self.command:
+            self.listed = set(mark["files"]) & present
+            self.foreign = {p for p in present - self.listed if not self._adoptable(p)}
+            self.listed |= present - self.foreign
             if (out / self.finished).exists() and not (overwrite or resume):
                 raise InputError(f"{out} already holds a finished result ({self.finished}); pass --overwrite "
                                  f"to replace it or choose another {flag}")
             return
-        if self.recognise is not None and present and all(self.recognise(p) for p in present):
-            # files the command knows by name and content (checkpoints copied in to resume)
-            self.listed = set(present)
+        # not marked (or marked by another command but emptied): files it recognises are its own
+        adopted = {p for p in present if self.recognise and self.recognise(out, p)}
+        others = present - adopted
+        self.listed = adopted
+        if not others:
             return
-        if not present:
-            return
-        example = sorted(present)[0]
+        example = sorted(others)[0]
         if not overwrite:
-            raise InputError(f"{out} holds {len(present)} file(s) that snn-rl did not write (e.g. {short(example, 60)}); "
+            raise InputError(f"{out} holds {len(others)} file(s) that snn-rl did not write (e.g. {short(example, 60)}); "
                              f"choose a new or empty {flag}, or pass --overwrite to write beside them")
-        clash = sorted(p for p in present if p.split("/")[0] in self.produces)
+        clash = sorted(p for p in others if p.split("/")[0] in self.produces)
         if clash:
             raise InputError(f"{out} holds {short(clash[0], 60)}, which snn-rl did not write and '{self.command}' "
                              f"would replace; move it away or choose another {flag}")
-        self.foreign = present
+        self.foreign = others
 
     # -- the lock and the mark -------------------------------------------------------------
-    def acquire(self) -> None:
+    def lock(self) -> None:
+        """Take the folder's lock (creating the folder if needed); the mark is not written yet."""
+        self._created = not self.path.exists()
         self.path.mkdir(parents=True, exist_ok=True)
         lock = self.path / LOCK
         while True:
@@ -175,6 +209,14 @@ class OutputFolder:
                 os.close(fd)
                 raise InputError(f"{self.path} is being written by {holder}; wait for it to finish "
                                  "or choose another --out") from None
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno not in _NO_LOCKING:
+                    raise
+                print(f"warning: {self.path} cannot be locked on this file system ({exc.strerror}); "
+                      "make sure no other snn-rl process writes into it", file=sys.stderr)
+                fd = None
+                break
             # the holder before us may have removed the lock file after we opened it
             try:
                 same = os.fstat(fd).st_ino == os.stat(lock).st_ino
@@ -183,10 +225,10 @@ class OutputFolder:
             if same:
                 break
             os.close(fd)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"snn-rl {self.command} (pid {os.getpid()} on {socket.gethostname()})\n".encode())
+        if fd is not None:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"snn-rl {self.command} (pid {os.getpid()} on {socket.gethostname()})\n".encode())
         self._fd = fd
-        self._write_mark(complete=False)
 
     def _write_mark(self, complete: bool) -> None:
         from snn_rl.experiments.storage import write_json
@@ -195,41 +237,57 @@ class OutputFolder:
                                       "files": sorted(self.listed), "foreign": sorted(self.foreign)})
 
     def clear(self) -> None:
-        """Remove every file an earlier run of the command wrote (and only those), the
-        finished file first, so an interrupted removal never leaves a stale result."""
-        order = sorted(self.listed, key=lambda f: f != self.finished)
+        """Remove every file an earlier run of the command wrote (and only those: each must
+        still be listed, inside the folder and not foreign), the finished file first, so an
+        interrupted removal never leaves a stale result."""
+        present = _walk(self.path)
+        order = sorted(self.listed & present - self.foreign, key=lambda f: f != self.finished)
         for rel in order:
             path = self.path / rel
-            if rel not in self.foreign:
-                path.unlink(missing_ok=True)
-                parent = path.parent
-                while parent != self.path and parent.is_dir() and not any(parent.iterdir()):
-                    parent.rmdir()
-                    parent = parent.parent
+            path.unlink(missing_ok=True)
+            parent = path.parent
+            while parent != self.path and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
         self.listed = set()
         self._write_mark(complete=False)
 
     def release(self, complete: bool) -> None:
+        """Write the mark (the files now here that this command writes) and drop the lock."""
         try:
             if self.path.is_dir():
-                self.listed = _walk(self.path) - self.foreign
+                present = _walk(self.path)
+                self.listed = {p for p in present - self.foreign if p in self.listed or self._adoptable(p)}
+                self.foreign = present - self.listed
                 self._write_mark(complete=complete)
                 (self.path / LOCK).unlink(missing_ok=True)
         finally:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+            self._unlock()
+
+    def abandon(self) -> None:
+        """Drop the lock without a mark; remove the folder if this command created it."""
+        try:
+            (self.path / LOCK).unlink(missing_ok=True)
+            if self._created and self.path.is_dir() and not any(self.path.iterdir()):
+                self.path.rmdir()
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 @contextmanager
 def output_folder(out: Path | str, command: str, finished: str, *, produces: Iterable[str] = (),
                   overwrite: bool = False, resume: bool = False, flag: str = "--out",
-                  recognise: Callable[[str], bool] | None = None) -> Iterator[OutputFolder]:
+                  recognise: Callable[[Path, str], bool] | None = None) -> Iterator[OutputFolder]:
     """Hold ``out`` for ``command`` while the block writes into it (see the module's
     description); ``finished`` is the file a finished result writes last, ``produces`` the
-    top-level names the command writes, ``recognise`` tells (by relative name) files the
-    command adopts in an unmarked folder. Raises :class:`InputError` before anything is
-    written if the folder cannot be used."""
+    top-level names the command writes, ``recognise(folder, relative name)`` tells files it
+    adopts in an unmarked folder. Raises :class:`InputError` before anything is written if
+    the folder cannot be used."""
     path = check_out_path(out, flag)
     key = path.expanduser().resolve()
     held = _HELD.get(key)
@@ -238,21 +296,29 @@ def output_folder(out: Path | str, command: str, finished: str, *, produces: Ite
         return
     folder = OutputFolder(path, command, finished, tuple(produces) + (finished,), recognise)
     folder.check(overwrite, resume, flag)
-    folder.acquire()
-    _HELD[key] = folder
+    folder.lock()
+    try:
+        # checked again under the lock, against the mark as it is on disk: another process
+        # may have finished here in the meantime
+        fresh = OutputFolder(path, command, finished, folder.produces, recognise)
+        fresh.check(overwrite, resume, flag)
+    except BaseException:
+        folder.abandon()
+        raise
+    fresh._fd, fresh._created = folder._fd, folder._created
+    fresh._write_mark(complete=False)
+    _HELD[key] = fresh
     complete = False
     try:
-        # re-checked under the lock: another process may have finished here in the meantime
-        folder.check(overwrite, resume, flag)
-        yield folder
+        yield fresh
         complete = (path / finished).exists()
     finally:
         _HELD.pop(key, None)
-        folder.release(complete)
+        fresh.release(complete)
 
 
 def prepare_out(out: Path | str, marker: str, overwrite: bool, resume: bool = False, command: str = "",
-                produces: Iterable[str] = (), recognise: Callable[[str], bool] | None = None) -> Path:
+                produces: Iterable[str] = (), recognise: Callable[[Path, str], bool] | None = None) -> Path:
     """Check ``out`` without holding it (for callers that only read first); see :func:`output_folder`."""
     path = check_out_path(out)
     if path.expanduser().resolve() not in _HELD:

@@ -52,6 +52,11 @@ def recorded_builtin(weights: Path) -> Dataset:
         candidate = as_dataset(name)
         if record.get("dataset_source") == "built-in" and record.get("dataset_sha256") == candidate.digest():
             return candidate
+        # a record from before digests were kept: it named a file among its inputs if it read one
+        inputs = (record.get("provenance") or {}).get("inputs") or {}
+        if ("dataset_source" not in record and "dataset_sha256" not in record and "dataset" not in inputs
+                and record.get("labels") == list(candidate.labels)):
+            return candidate
     raise InputError(f"cannot tell which data set {weights} was trained on "
                      f"({'a file' if name else 'no train.json record'}, not a built-in one); pass --dataset")
 

@@ -14,6 +14,7 @@ from snakemake.utils import validate
 from snn_rl.model.dataset import BUILTIN
 from snn_rl.model.dataset import load as load_dataset
 from snn_rl.model.params import load_params, params_json_schema
+from snn_rl.model.text_input import standard_numbers
 from snn_rl.analysis.report import config_digest, report_config_digest
 
 
@@ -62,6 +63,7 @@ def model_params():
         base = load_params(config["parameters"])
     except ValueError as exc:
         raise ValueError(f"config key parameters: {exc}") from None
+    config["model"] = standard_numbers(config["model"])  # 1e-3 is a number, as in a parameter file
     _check_against_schema(config["model"], params_json_schema(), ["model"])
     try:
         return base.merged(config["model"])
