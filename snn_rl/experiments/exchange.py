@@ -2,10 +2,10 @@
 trained connections as a list PyNN's ``FromFileConnector`` loads.
 
 - **Spikes (Neo, NIX).** ``snn-rl test`` writes ``spikes.nix`` beside ``test.json`` and
-  ``snn-rl lockstep run`` writes ``RECORDING.nix`` beside its ``.npz``: one Neo ``Block``,
-  one ``Segment`` per presentation (window), one ``SpikeTrain`` per recorded neuron in ms
-  from the presentation's onset, annotated with the backend, data set (name and SHA-256),
-  character, answer, window and rest lengths. NIX (via ``nixio``, HDF5 underneath) is Neo's
+  ``snn-rl lockstep run`` writes ``RECORDING.nix`` beside its ``.npz``: one Neo ``Block``
+  with one ``Segment``, one ``SpikeTrain`` per recorded neuron in ms over the whole sequence (presentation ``k`` starts at ``k * presentation_ms``), and an ``Epoch``
+  marking each presentation with its character and answer; annotated with the backend, data set
+  (name and SHA-256), window and rest lengths. NIX (via ``nixio``, HDF5 underneath) is Neo's
   own lossless format: it keeps every annotation and reads back as the same objects, which
   NWB (``pynwb``) does only through a schema of its own and a much larger dependency.
   ``neo.io.NixIO(path, mode="ro").read_block()`` reads one; Elephant takes its spike trains
@@ -30,20 +30,38 @@ CONNECTIONS_FILE = "connections.txt"
 
 def spike_block(spikes: list[list[np.ndarray]], presentation_ms: float, *, name: str, annotations: dict,
                 segments: list[dict], neuron_labels: list[str]):
-    """A Neo ``Block``: ``spikes[k][i]`` (ms from onset) of neuron ``i`` in presentation ``k``;
-    ``segments[k]`` annotates presentation ``k``, ``neuron_labels[i]`` names neuron ``i``."""
+    """A Neo ``Block`` of consecutive presentations: ``spikes[k][i]`` (ms from the onset of
+    presentation ``k``) of neuron ``i``. One ``Segment`` holds one ``SpikeTrain`` per neuron
+    over the whole sequence (presentation ``k`` starts at ``k * presentation_ms``) and an
+    ``Epoch`` per presentation whose array annotations are ``segments[k]`` (character, answer,
+    ...): a few objects however long the sequence, which NIX writes and reads quickly."""
     import neo
     import quantities as pq
 
-    block = neo.Block(name=name, **_plain(annotations))
-    for k, (trains, notes) in enumerate(zip(spikes, segments)):
-        seg = neo.Segment(name=f"presentation {k}", index=k, **_plain(notes))
-        for i, times in enumerate(trains):
-            seg.spiketrains.append(neo.SpikeTrain(np.asarray(times, dtype=float) * pq.ms, t_start=0 * pq.ms,
-                                                  t_stop=presentation_ms * pq.ms, name=neuron_labels[i],
-                                                  neuron=i))
-        block.segments.append(seg)
+    n = len(spikes)
+    onsets = np.arange(n) * presentation_ms
+    block = neo.Block(name=name, **_plain({**annotations, "presentation_ms": float(presentation_ms),
+                                           "n_presentations": n}))
+    seg = neo.Segment(name="presentations", index=0)
+    for i, label in enumerate(neuron_labels):
+        times = np.concatenate([np.asarray(spikes[k][i], dtype=float) + onsets[k] for k in range(n)] or [np.zeros(0)])
+        seg.spiketrains.append(neo.SpikeTrain(times * pq.ms, t_start=0 * pq.ms, t_stop=max(n, 1) * presentation_ms * pq.ms,
+                                              name=label, neuron=i))
+    keys = list(segments[0]) if segments else []
+    seg.epochs.append(neo.Epoch(times=onsets * pq.ms, durations=np.full(n, presentation_ms) * pq.ms,
+                                labels=np.array([str(notes.get("character", k)) for k, notes in enumerate(segments)]),
+                                name="presentations",
+                                array_annotations={key: np.array([notes[key] for notes in segments]) for key in keys}))
+    block.segments.append(seg)
     return block
+
+
+def counts_per_presentation(block) -> np.ndarray:
+    """Spike counts ``(n_presentations, n_neurons)`` of a block made by :func:`spike_block`."""
+    p, n = block.annotations["presentation_ms"], int(block.annotations["n_presentations"])
+    edges = np.arange(n + 1) * p
+    trains = block.segments[0].spiketrains
+    return np.stack([np.histogram(st.rescale("ms").magnitude, bins=edges)[0] for st in trains], axis=1)
 
 
 def _plain(values: dict) -> dict:
@@ -60,6 +78,8 @@ def write_nix(path: Path, block) -> None:
     """Write ``block`` to ``path`` through a temporary file and a rename (never half a file)."""
     from neo.io import NixIO
 
+    from snn_rl.experiments.storage import FILE_MODE
+
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -69,6 +89,7 @@ def write_nix(path: Path, block) -> None:
             io.write_block(block)
         finally:
             io.close()
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -27,6 +27,8 @@ FORMAT_VERSION = 1
 #: the process's file-creation mask (reading it means setting it, so once, at import)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+#: the mode of a plain new file under that mask (temporary files are made 0600 first)
+FILE_MODE = 0o666 & ~_UMASK
 
 
 class StorageError(ValueError):
