@@ -54,15 +54,11 @@ def _acc_cell(v: float | None, extra: str = "") -> str:
     return f'<td style="background:{_colour(v)}">{text}{extra}</td>'
 
 
-#: the folder the report is written to: figure links are relative to it (set by write_report)
-_HERE: list[Path] = [Path(".")]
-
-
-def _img(path: str | Path, caption: str) -> str:
+def _img(path: str | Path, caption: str, here: Path) -> str:
     """The figure embedded (the report stays one offline file) and linked to its full-size
-    file beside the report."""
+    file, relative to ``here``, the report's folder."""
     data = base64.b64encode(Path(path).read_bytes()).decode()
-    href = os.path.relpath(Path(path).resolve(), _HERE[0].resolve())
+    href = os.path.relpath(Path(path).resolve(), Path(here).resolve())
     return (f'<figure><a href="{_esc(href)}" title="full size"><img src="data:image/png;base64,{data}" '
             f'alt="{_esc(caption)}"></a><figcaption>{_esc(caption)} (<a href="{_esc(href)}">full size</a>)'
             "</figcaption></figure>")
@@ -175,33 +171,38 @@ def _noise_and_training_tables(c: dict) -> str:
             f'<div><h3>Training</h3>{training_table}</div></div>')
 
 
-def _figures(c: dict, lockstep_figure: str | None) -> list[str]:
+def _figures(c: dict, lockstep_figure: str | None, here: Path) -> list[str]:
     figs = c["figures"]
-    parts = ["<h3>Figures</h3><div class='grid'>"
-             f"<div>{_img(figs['learning_curves'], 'Learning curves: evaluation accuracy per epoch')}</div>"
-             f"<div>{_img(figs['transfer'], 'Transfer matrix: trained on the row backend, tested on the column backend')}</div>"
-             f"<div>{_img(figs['noise'], 'Noise robustness: accuracy against flipped pixels (band: min-max over seeds)')}</div>"
-             f"<div>{_img(figs['weights'], 'Trained weights drawn as the pixel grid, per output neuron')}</div>"
-             + (f"<div>{_img(lockstep_figure, 'Lockstep replay: the same inputs and weights on each backend')}</div>"
-                if lockstep_figure else "")
-             + "</div>"]
+    shown = [(figs["learning_curves"], "Learning curves: evaluation accuracy per epoch"),
+             (figs["transfer"], "Transfer matrix: trained on the row backend, tested on the column backend"),
+             (figs["noise"], "Noise robustness: accuracy against flipped pixels (band: min-max over seeds)"),
+             (figs["weights"], "Trained weights drawn as the pixel grid, per output neuron")]
+    if lockstep_figure:
+        shown.append((lockstep_figure, "Lockstep replay: the same inputs and weights on each backend"))
+    parts = [_grid("Figures", shown, here)]
     first_seed = c["seeds"][0]
-    rasters = [(k, p) for k, p in c["rasters"].items() if k.split("/")[1] == f"seed{first_seed}"]
+    rasters = [(p, k.replace(f"/seed{first_seed}/", " -> ")) for k, p in c["rasters"].items()
+               if k.split("/")[1] == f"seed{first_seed}"]
     if rasters:
-        parts.append(f"<h3>Test rasters, seed {first_seed} (trained on / tested on)</h3><div class='grid'>"
-                     + "".join(f"<div>{_img(p, k.replace(f'/seed{first_seed}/', ' -> '))}</div>" for k, p in rasters)
-                     + "</div>")
-    failing = [(k, p) for k, p in c["rasters"].items() if Path(p).exists()
-               and (acc := _get(c["clean_accuracy"], k.split("/")[0], int(k.split("/")[1][4:]), k.split("/")[2])) is not None
-               and acc < 1.0]
+        parts.append(_grid(f"Test rasters, seed {first_seed} (trained on / tested on)", rasters, here))
+    failing = []
+    for key, p in c["rasters"].items():  # key: train backend/seedN/test backend
+        train_backend, seed, test_backend = key.split("/")
+        acc = _get(c["clean_accuracy"], train_backend, int(seed[4:]), test_backend)
+        if Path(p).exists() and acc is not None and acc < 1.0:
+            failing.append((p, f"{key}: accuracy {acc:.3f}"))
     if failing:
-        parts.append("<h3>Rasters of every clean test below 1.0 (trained on / seed / tested on)</h3><div class='grid'>"
-                     + "".join(f"<div>{_img(p, k + ': accuracy ' + format(_get(c['clean_accuracy'], k.split('/')[0], int(k.split('/')[1][4:]), k.split('/')[2]), '.3f'))}</div>"
-                               for k, p in failing) + "</div>")
+        parts.append(_grid("Rasters of every clean test below 1.0 (trained on / seed / tested on)", failing, here))
     return parts
 
 
-def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None) -> str:
+def _grid(title: str, figures: list[tuple], here: Path) -> str:
+    """A heading and its figures side by side."""
+    return (f"<h3>{_esc(title)}</h3><div class='grid'>"
+            + "".join(f"<div>{_img(p, caption, here)}</div>" for p, caption in figures) + "</div>")
+
+
+def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None, here: Path) -> str:
     ds = c["dataset"]
     parts = [f'<h2 id="{_esc(ds)}">Data set <code>{_esc(ds)}</code> ({len(c["labels"])} characters: '
              f'{_esc("".join(c["labels"]))})</h2>']
@@ -212,7 +213,7 @@ def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None
     parts.append(_noise_and_training_tables(c))
     if lockstep:
         parts.append(_lockstep_section(lockstep))
-    parts += _figures(c, lockstep_figure)
+    parts += _figures(c, lockstep_figure, here)
     return "\n".join(parts)
 
 
@@ -327,14 +328,13 @@ def write_report(path: Path, compares: list[Path], lockstep: dict[str, Path], lo
     from snn_rl.model.params import Params, describe_parameters
 
     path = Path(path)
-    _HERE[0] = path.parent
     sections, provenance, datasets = [], None, []
     for cpath in compares:
         c = read_json(cpath)
         ds = c["dataset"]
         datasets.append(ds)
         ls = read_json(lockstep[ds]) if ds in lockstep else None
-        sections.append(jinja2.utils.markupsafe.Markup(_dataset_section(c, ls, lockstep_figures.get(ds))))
+        sections.append(jinja2.utils.markupsafe.Markup(_dataset_section(c, ls, lockstep_figures.get(ds), path.parent)))
         if provenance is None and c.get("provenance"):
             provenance = c["provenance"]
     jobs, jobs_total = job_table(path.parent / "benchmarks")
