@@ -237,19 +237,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--same-weights-as", type=Path, metavar="DIR",
                     help="afterwards, count the runs whose weights equal those of the same run under DIR")
     args = ap.parse_args(argv)
-    from snn_rl.experiments.outputs import output_folder
+    from snn_rl.experiments.outputs import benchmark_folder
 
     args.out = args.out.resolve()  # the runs are made from the repository's root
-
-    # the runs under --out are reused, so a rerun continues a stopped one
     name = "ablations" if args.ablations else "learning_table"
-    from snn_rl.errors import InputError
-
-    try:
-        with output_folder(args.out, "benchmark learning_table", f"{name}.json", resume=True):
-            _run(args)
-    except InputError as exc:
-        raise SystemExit(f"learning_table: error: {exc}") from None
+    # the runs under --out are reused, so a rerun continues a stopped one
+    with benchmark_folder("learning_table", args.out, f"{name}.json", resume=True, status=1):
+        _run(args)
 
 
 def _run(args) -> None:

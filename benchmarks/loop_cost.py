@@ -442,16 +442,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loop_cost: unknown backend {unknown[0]!r}; choose from: {', '.join(backends.names())}", file=sys.stderr)
         return 2
     out = args.out or ROOT / "runs" / ("loop-cost-quick" if args.quick else "loop-cost")
-    from snn_rl.errors import InputError
-    from snn_rl.experiments.outputs import output_folder
+    from snn_rl.experiments.outputs import benchmark_folder
 
-    try:
-        with output_folder(out, "benchmark loop_cost", "loop_cost.json", produces=("loop_cost.tsv", "loop_cost.png"),
-                           overwrite=True):
-            return _run(args, names, out)
-    except InputError as exc:
-        print(f"loop_cost: error: {exc}", file=sys.stderr)
-        return 2
+    with benchmark_folder("loop_cost", out, "loop_cost.json", produces=("loop_cost.tsv", "loop_cost.png"),
+                          overwrite=True):
+        return _run(args, names, out)
 
 
 def _run(args, names: list[str], out: Path) -> int:

@@ -141,19 +141,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="with --ablations: only these")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "transfer")
     args = ap.parse_args(argv)
-    from snn_rl.experiments.outputs import output_folder
+    from snn_rl.experiments.outputs import benchmark_folder
 
     args.out = args.out.resolve()  # the runs are made from the repository's root
-
-    # the runs under --out are reused, so a rerun continues a stopped one
     name = "ablations" if args.ablations else "transfer"
-    from snn_rl.errors import InputError
-
-    try:
-        with output_folder(args.out, "benchmark transfer_matrix", f"{name}.json", resume=True):
-            _run(args)
-    except InputError as exc:
-        raise SystemExit(f"transfer_matrix: error: {exc}") from None
+    # the runs under --out are reused, so a rerun continues a stopped one
+    with benchmark_folder("transfer_matrix", args.out, f"{name}.json", resume=True, status=1):
+        _run(args)
 
 
 def _run(args) -> None:

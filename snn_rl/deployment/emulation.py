@@ -92,9 +92,7 @@ def emulate(weights: Path | str, out: Path | str, *, dataset: Dataset | str | No
     out = prepare_out(out, "emulation.json", overwrite, command="emulate")
     q.spinnaker_params(params)  # a network the chip cannot run is refused before --overwrite removes anything
     with output_folder(out, "emulate", "emulation.json", produces=("test.json", "raster.png", SPIKES_FILE),
-                       overwrite=overwrite) as folder:
-        if overwrite:
-            folder.clear()
+                       overwrite=overwrite, clear=overwrite):
         emulated = "spinnaker-emulated" if simulator == "nest" else f"spinnaker-emulated-{simulator}"
         chip = test(weights, dataset, emulated, out, repeats=repeats, overwrite=overwrite).evaluation
         float_ev = _evaluate(simulator, params, trained, dataset, repeats)

@@ -143,14 +143,16 @@ def is_bundle_file(folder: Path, rel: str) -> bool:
     """Whether a file of an unmarked folder is part of a bundle this project wrote (a bundle
     from before folders were marked, whose deploy.json a rerun removed first): known by its
     content, never by its name alone."""
-    top = rel.split("/")[0]
+    if rel.split("/")[0] == "virtual_board":
+        return (folder / "virtual_board" / "run.log").exists()
     path = folder / rel
     try:
-        head = path.read_bytes()[:4096] if path.stat().st_size < 50_000_000 else b""
+        if rel == "run.py":
+            return path.read_bytes() == BUNDLE_SCRIPT.read_bytes()
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
     except OSError:
         return False
-    if rel == "run.py":
-        return path.read_bytes() == BUNDLE_SCRIPT.read_bytes()
     if rel == "README.md":
         return head.startswith(b"# SpiNNaker bundle: ")
     if rel == "dataset.txt":
@@ -158,7 +160,7 @@ def is_bundle_file(folder: Path, rel: str) -> bool:
     if rel in ("network.json", "quantisation.json"):
         return head.lstrip().startswith(b"{") and (b'"weights_nA"' in head or b'"rounded_to_zero"' in head
                                                    or b'"n_weights"' in head)
-    return top == "virtual_board" and (folder / "virtual_board" / "run.log").exists()
+    return False
 
 
 def _write_bundle(out: Path, name: str, trained, dataset: Dataset, params, repeats: int, quant: dict) -> None:
@@ -197,9 +199,7 @@ def deploy(weights: Path | str, out: Path | str, *, target: str = "spinnaker", d
     quant = q.quantise_network(trained.weights, params.network.inhibition_nA).summary(trained.weights, dataset.labels)
     out = prepare_out(out, "deploy.json", overwrite, command="deploy", produces=BUNDLE_FILES, recognise=is_bundle_file)
     with output_folder(out, "deploy", "deploy.json", produces=BUNDLE_FILES, overwrite=overwrite,
-                       recognise=is_bundle_file) as folder:
-        if overwrite:
-            folder.clear()
+                       recognise=is_bundle_file, clear=overwrite):
         _write_bundle(out, Path(weights).name, trained, dataset, params, repeats, quant)
         report = {"target": target, "weights": str(weights), **dataset.record(), "repeats": repeats,
                   "quantisation": {k: v for k, v in quant.items() if k != "rounded_to_zero"},

@@ -183,9 +183,8 @@ def test(weights: Path | str, dataset: Dataset | str, backend: str, out: Path | 
     adapter.check("inference")
     adapter.require()
     params = adapter.constrain(params)  # a network the target cannot run is refused before --overwrite removes anything
-    with output_folder(out, "test", "test.json", produces=("raster.png", SPIKES_FILE), overwrite=overwrite) as folder:
-        if overwrite:
-            folder.clear()
+    with output_folder(out, "test", "test.json", produces=("raster.png", SPIKES_FILE), overwrite=overwrite,
+                       clear=overwrite):
         t0 = time.perf_counter()
         adapter.setup(params.network.timestep_ms, threads=threads)
         net = CharacterNetwork(adapter, params.network, trained.weights, trained.input_gains)

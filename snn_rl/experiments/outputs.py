@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from snn_rl.errors import InputError
-from snn_rl.model.text_input import clip
+from snn_rl.model.text_input import clip, excerpt
 
 MARK = ".snn-rl.json"
 LOCK = ".snn-rl.lock"
@@ -43,12 +43,6 @@ _OWN = (MARK, LOCK)
 #: folders this process holds: resolved path -> command (an API call inside another, such as
 #: emulate's test, writes into the folder its caller already holds)
 _HELD: dict[Path, "OutputFolder"] = {}
-
-
-def short(value: object, limit: int = 80) -> str:
-    """``repr(value)`` cut to ``limit`` characters: an error line never echoes unbounded input."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 15]}... ({len(text)} chars)"
 
 
 def check_out_path(out: Path | str, flag: str = "--out") -> Path:
@@ -186,11 +180,11 @@ class OutputFolder:
             return
         example = sorted(others)[0]
         if not overwrite:
-            raise InputError(f"{out} holds {len(others)} file(s) that snn-rl did not write (e.g. {short(example, 60)}); "
+            raise InputError(f"{out} holds {len(others)} file(s) that snn-rl did not write (e.g. {excerpt(example, 60)}); "
                              f"choose a new or empty {flag}, or pass --overwrite to write beside them")
         clash = sorted(p for p in others if p.split("/")[0] in self.produces)
         if clash:
-            raise InputError(f"{out} holds {short(clash[0], 60)}, which snn-rl did not write and '{self.command}' "
+            raise InputError(f"{out} holds {excerpt(clash[0], 60)}, which snn-rl did not write and '{self.command}' "
                              f"would replace; move it away or choose another {flag}")
         self.foreign = others
 
@@ -282,12 +276,13 @@ class OutputFolder:
 @contextmanager
 def output_folder(out: Path | str, command: str, finished: str, *, produces: Iterable[str] = (),
                   overwrite: bool = False, resume: bool = False, flag: str = "--out",
-                  recognise: Callable[[Path, str], bool] | None = None) -> Iterator[OutputFolder]:
+                  recognise: Callable[[Path, str], bool] | None = None, clear: bool = False) -> Iterator[OutputFolder]:
     """Hold ``out`` for ``command`` while the block writes into it (see the module's
     description); ``finished`` is the file a finished result writes last, ``produces`` the
     top-level names the command writes, ``recognise(folder, relative name)`` tells files it
-    adopts in an unmarked folder. Raises :class:`InputError` before anything is written if
-    the folder cannot be used."""
+    adopts in an unmarked folder; ``clear`` first removes what an earlier run of the command
+    wrote (:meth:`OutputFolder.clear`). Raises :class:`InputError` before anything is written
+    if the folder cannot be used."""
     path = check_out_path(out, flag)
     key = path.expanduser().resolve()
     held = _HELD.get(key)
@@ -307,6 +302,8 @@ def output_folder(out: Path | str, command: str, finished: str, *, produces: Ite
         raise
     fresh._fd, fresh._created = folder._fd, folder._created
     fresh._write_mark(complete=False)
+    if clear:
+        fresh.clear()
     _HELD[key] = fresh
     complete = False
     try:
@@ -315,6 +312,21 @@ def output_folder(out: Path | str, command: str, finished: str, *, produces: Ite
     finally:
         _HELD.pop(key, None)
         fresh.release(complete)
+
+
+@contextmanager
+def benchmark_folder(benchmark: str, out: Path | str, finished: str, *, produces: Iterable[str] = (),
+                     resume: bool = False, overwrite: bool = False, status: int = 2) -> Iterator[OutputFolder]:
+    """The output folder of ``benchmarks/BENCHMARK.py``, held as :func:`output_folder` holds a
+    command's; a folder it cannot use (or bad input in the block) ends the script with one line,
+    ``BENCHMARK: error: ...``, and exit status ``status``."""
+    try:
+        with output_folder(out, f"benchmark {benchmark}", finished, produces=produces, resume=resume,
+                           overwrite=overwrite) as folder:
+            yield folder
+    except InputError as exc:
+        print(f"{benchmark}: error: {exc}", file=sys.stderr)
+        raise SystemExit(status) from None
 
 
 def prepare_out(out: Path | str, marker: str, overwrite: bool, resume: bool = False, command: str = "",

@@ -94,12 +94,11 @@ def train(params: Params, dataset: Dataset | str, backend: str, out: Path | str,
             warn(f"not resuming: {exc}")
             resume = False
     adapter.require()
+    # starting again, the old result goes first (train.json first of all), so that an
+    # interrupted new run leaves a folder of checkpoints only, never a stale result
     with output_folder(out, "train", "train.json", produces=PRODUCES, overwrite=overwrite,
-                       resume=resume or overwrite, recognise=checkpoints.is_checkpoint_name) as folder:
-        if overwrite and not resume:
-            # the old result goes (train.json first of all), so that an interrupted new run
-            # leaves a folder of checkpoints only, never a stale result
-            folder.clear()
+                       resume=resume or overwrite, recognise=checkpoints.is_checkpoint_name,
+                       clear=overwrite and not resume):
         trained, summary = run_training(adapter, dataset, params, seed, out, resume=resume, threads=threads,
                                         progress=progress, warn=warn)
         save_weights(out / WEIGHTS_FILE, trained)
