@@ -26,6 +26,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/test.smk"
 include: "workflow/rules/lockstep.smk"
 include: "workflow/rules/spinnaker.smk"
+include: "workflow/rules/nir.smk"
 include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
 

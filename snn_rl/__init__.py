@@ -13,7 +13,7 @@ everything before it writes, and returns a result record::
 
 The layout behind it: :mod:`snn_rl.model` (the model's description, no simulator),
 :mod:`snn_rl.backends` (one adapter per simulator), :mod:`snn_rl.experiments` (training,
-testing, lockstep replay), :mod:`snn_rl.deployment` (SpiNNaker emulation and bundles),
+testing, lockstep replay), :mod:`snn_rl.deployment` (SpiNNaker emulation and bundles, NIR export),
 :mod:`snn_rl.analysis` (tables, figures, the report) and :mod:`snn_rl.cli`.
 """
 
@@ -40,6 +40,9 @@ _API = {
     "EmulationResult": "snn_rl.deployment.emulation",
     "deploy": "snn_rl.deployment.spinnaker",
     "DeployResult": "snn_rl.deployment.spinnaker",
+    "export": "snn_rl.deployment.nir_run",
+    "import_graph": "snn_rl.deployment.nir_run",
+    "nir_test": "snn_rl.deployment.nir_run",
     "InputError": "snn_rl.errors",
     "DeploymentError": "snn_rl.errors",
 }

@@ -73,6 +73,31 @@ def write(name: str, text: str | bytes) -> Callable[[Path], None]:
     return prepare
 
 
+def foreign_graph(path: Path) -> None:
+    """A NIR graph another tool wrote: one LIF layer, no snn-rl metadata."""
+    import nir
+
+    nir.write(path, nir.NIRGraph(nodes={"input": nir.Input({"input": np.array([2])}),
+                                        "lif": nir.LIF(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2),
+                                                       v_threshold=np.ones(2), v_reset=np.zeros(2)),
+                                        "output": nir.Output({"output": np.array([2])})},
+                                 edges=[("input", "lif"), ("lif", "output")]))
+
+
+def our_graph(d: Path, delays: str = "step", **output_layer) -> None:
+    """``d/g.nir``: the case's run exported, with ``output_layer`` attributes edited."""
+    import nir
+
+    from snn_rl.deployment import nir_graph
+    from snn_rl.experiments.runs import load_run
+
+    trained, dataset, params = load_run(d / "run")
+    graph = nir_graph.to_graph(trained, params, dataset, delays=delays)
+    for key, value in output_layer.items():
+        setattr(graph.nodes["output_layer"], key, value)
+    nir.write(d / "g.nir", graph)
+
+
 def train_cmd(*args: str, out: str = "{out}") -> list[str]:
     return ["train", "--backend", "nest", "--dataset", "abcd", "--out", out, "--quiet", *args]
 
@@ -328,6 +353,39 @@ CASES = [
     # --- a data set that cannot be learned ----------------------------------------------------------
     Case("data-identical-bitmaps", train_cmd("--dataset", "{dir}/d.txt"), "'E' has the same bitmap as 'A'",
          write("d.txt", GOOD_DATA + "E 101/010/000/010/010\n")),
+    # --- NIR export, import and consumer ------------------------------------------------------------
+    Case("export-unknown-format", ["export", "--format", "onnx", "--weights", "{run}", "--out", "{dir}/g.nir"],
+         "invalid choice: 'onnx'"),
+    Case("export-unknown-delays", ["export", "--format", "nir", "--weights", "{run}", "--out", "{dir}/g.nir",
+                                   "--delays", "half"], "invalid choice: 'half'"),
+    Case("export-out-is-a-folder", ["export", "--format", "nir", "--weights", "{run}", "--out", "{dir}"],
+         "is a directory"),
+    Case("export-over-a-file-without-overwrite", ["export", "--format", "nir", "--weights", "{run}", "--out",
+                                                  "{dir}/g.nir"], "pass --overwrite", write("g.nir", "my notes\n")),
+    Case("export-over-a-users-file", ["export", "--format", "nir", "--weights", "{run}", "--out", "{dir}/g.nir",
+                                      "--overwrite"], "is not a file snn-rl wrote", write("g.nir", "my notes\n")),
+    Case("export-missing-weights", ["export", "--format", "nir", "--weights", "{dir}/nothing", "--out", "{dir}/g.nir"],
+         "does not exist"),
+    Case("export-nir-not-installed", ["export", "--format", "nir", "--weights", "{run}", "--out", "{dir}/g.nir"],
+         'needs the nir package: pip install "snn-rl[nir]"', missing_simulator="nir"),
+    Case("import-not-a-nir-file", ["import", "--nir", "{dir}/g.nir", "--out", "{out}"], "is not a readable NIR file",
+         write("g.nir", "not hdf5\n")),
+    Case("import-missing-file", ["import", "--nir", "{dir}/none.nir", "--out", "{out}"], "is not a file"),
+    Case("import-foreign-graph", ["import", "--nir", "{dir}/g.nir", "--out", "{out}"],
+         "is not a network exported by snn-rl", lambda d: foreign_graph(d / "g.nir")),
+    Case("import-edited-graph-not-runnable", ["import", "--nir", "{dir}/g.nir", "--out", "{out}"],
+         "tau_mem differs between neurons", lambda d: our_graph(d, tau_mem=np.arange(1.0, 5.0))),
+    Case("import-into-a-training-run", ["import", "--nir", "{dir}/g.nir", "--out", "{run}"],
+         "holds the result of 'snn-rl train'", lambda d: our_graph(d)),
+    Case("nir-test-graph-with-delay-nodes", ["nir-test", "--nir", "{dir}/g.nir", "--out", "{out}"],
+         "Delay nodes, which Norse does not import", lambda d: our_graph(d, delays="nodes")),
+    Case("nir-test-consumer-not-installed", ["nir-test", "--nir", "{dir}/g.nir", "--out", "{out}"],
+         'needs PyTorch and Norse: pip install "snn-rl[nir-consumer]"', lambda d: our_graph(d),
+         missing_simulator="norse"),
+    Case("nir-test-unknown-consumer", ["nir-test", "--nir", "{dir}/g.nir", "--out", "{out}", "--consumer", "lava"],
+         "invalid choice: 'lava'", lambda d: our_graph(d)),
+    Case("nir-test-wrong-dataset", ["nir-test", "--nir", "{dir}/g.nir", "--out", "{out}", "--dataset", "alphabet"],
+         "was trained on 4 characters", lambda d: our_graph(d)),
     # --- pipeline config ---------------------------------------------------------------------------
     Case("config-count-as-float", [], "config['seeds']: 2.0 is not of type 'integer' (write a whole number",
          config={"seeds": 2.0}),

@@ -77,8 +77,8 @@ def test_a_report_of_another_config_is_set_aside_not_lost(ci_run):
 
 #: jobs of the CI config: 2 backends x 1 seed; tests on 2 backends, clean and 2 flipped pixels;
 #: each trained network also tested on SpiNNaker's arithmetic
-ALL_JOBS = {"train": 2, "test": 8, "emulate_spinnaker": 2, "lockstep_protocol": 1, "lockstep_run": 2,
-            "lockstep_compare": 1, "compare": 1, "report": 1, "all": 1}
+ALL_JOBS = {"train": 2, "test": 8, "emulate_spinnaker": 2, "export_nir": 2, "test_nir": 2, "lockstep_protocol": 1,
+            "lockstep_run": 2, "lockstep_compare": 1, "compare": 1, "report": 1, "all": 1}
 
 
 def test_lint_is_clean(tmp_path):
@@ -110,20 +110,27 @@ def test_pipeline_outputs(ci_run):
 
     with open(runs / "compare" / "summary.tsv") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
-    assert len(rows) == 10
+    assert len(rows) == 12
     assert {(r["train_backend"], r["test_backend"], r["noise_flips"]) for r in rows} == {
         (a, b, f) for a in ("nest", "neuron") for b in ("nest", "neuron") for f in ("0", "2")} | {
-        (a, "spinnaker-emulated", "0") for a in ("nest", "neuron")}
+        (a, extra, "0") for a in ("nest", "neuron") for extra in ("spinnaker-emulated", "nir-norse")}
     assert all(0.0 <= float(r["accuracy"]) <= 1.0 for r in rows)
     with open(runs / "compare" / "transfer.tsv") as fh:
         transfer = list(csv.reader(fh, delimiter="\t"))
-    assert transfer[0][1:] == ["nest", "neuron", "spinnaker-emulated"]
+    assert transfer[0][1:] == ["nest", "neuron", "spinnaker-emulated", "nir-norse"]
     assert [r[0] for r in transfer[1:]] == ["nest", "neuron"]
     with open(runs / "compare" / "emulation.tsv") as fh:
         emulation = list(csv.DictReader(fh, delimiter="\t"))
     assert [(r["train_backend"], r["test_backend"]) for r in emulation] == [
         ("nest", "spinnaker-emulated"), ("neuron", "spinnaker-emulated")]
     assert all(int(r["weights"]) == 120 and 0 <= int(r["rounded_to_zero"]) <= 120 for r in emulation)
+    with open(runs / "compare" / "nir.tsv") as fh:
+        nir_rows = list(csv.DictReader(fh, delimiter="\t"))
+    assert [(r["train_backend"], r["test_backend"], r["consumer"], r["reference"]) for r in nir_rows] == [
+        ("nest", "nir-norse", "norse", "nest"), ("neuron", "nir-norse", "norse", "nest")]
+    for r in nir_rows:  # the consumer answers as NEST, or the table names each difference and its cause
+        same = float(r["accuracy_consumer"]) == float(r["accuracy_reference"]) and r["different_answers"] == "-"
+        assert same or all(": " in part for part in r["different_answers"].split("; ")), r
     compare = json.loads((runs / "compare" / "compare.json").read_text())
     own = {b: compare["clean_accuracy"][b]["1"][b] for b in ("nest", "neuron")}
     assert own == {b: float(next(r["accuracy"] for r in rows if r["train_backend"] == r["test_backend"] == b
@@ -138,12 +145,12 @@ def test_pipeline_outputs(ci_run):
 
     html = (ci_run / "runs" / "report.html").read_text()
     assert "Transfer matrix" in html and "Lockstep agreement" in html and "Noise robustness" in html
-    assert "Hardware emulation" in html
-    # self-contained: 4 compare figures, the lockstep figure, 6 rasters of seed 1 (4 simulator
-    # tests, 2 emulated) and one more raster per clean test below 1.0; links only to files beside it
+    assert "Hardware emulation" in html and "NIR export: an independent importer" in html
+    # self-contained: 4 compare figures, the lockstep figure, 8 rasters of seed 1 (4 simulator
+    # tests, 2 emulated, 2 NIR) and one more raster per clean test below 1.0; links only to files beside it
     below = sum(acc < 1.0 for per_seed in compare["clean_accuracy"].values() for tests in per_seed.values()
                 for acc in tests.values() if acc is not None)
-    assert html.count('src="data:image/png;base64,') == 11 + below
+    assert html.count('src="data:image/png;base64,') == 13 + below
     assert ("Rasters of every clean test below 1.0" in html) == (below > 0)
     assert not re.search(r'src="(?!data:)', html)
 

@@ -191,6 +191,30 @@ def _emulation_table(inp: _Inputs, path: Path) -> list[dict]:
     return emulation
 
 
+def _nir_table(inp: _Inputs, path: Path) -> list[dict]:
+    """A NIR consumer's test leaves nir.json beside its test.json: its answers and spike counts
+    against NEST running the same graph, and the cause of every different answer."""
+    rows = []
+    order = sorted(inp.tests.items(), key=lambda kv: (inp.train_backends.index(kv[0].train_backend), kv[0].seed))
+    for key, (test_path, _) in order:
+        report = test_path.parent / "nir.json"
+        if key.noise_flips == 0 and report.exists():
+            r = read_json(report)
+            rows.append({
+                "train_backend": key.train_backend, "seed": key.seed, "test_backend": key.test_backend,
+                "consumer": r["consumer"], "step_ms": r["consumer_step_ms"], "reference": r["reference"],
+                "accuracy": r["accuracy"], "same_counts": r["same_counts"], "n_characters": len(r["labels"]),
+                "different": [{"label": d["label"], "cause": d["cause"]} for d in r["different_answers"]],
+            })
+    _write_tsv(path, ["train_backend", "seed", "test_backend", "consumer", "step_ms", "reference",
+                      "accuracy_reference", "accuracy_consumer", "same_spike_counts", "characters",
+                      "different_answers"],
+               [[r["train_backend"], r["seed"], r["test_backend"], r["consumer"], r["step_ms"], r["reference"],
+                 r["accuracy"]["reference"], r["accuracy"]["consumer"], r["same_counts"], r["n_characters"],
+                 "; ".join(f"{d['label']}: {d['cause']}" for d in r["different"]) or "-"] for r in rows])
+    return rows
+
+
 def _figures(dataset: str, inp: _Inputs, transfer: dict, noise: list[dict], out_dir: Path) -> dict[str, Path]:
     figures = {name: out_dir / f"{name}.png" for name in ("learning_curves", "weights", "transfer", "noise")}
     plots.learning_curves({k: v[1] for k, v in inp.runs.items()}, inp.train_backends, figures["learning_curves"], dataset)
@@ -218,6 +242,7 @@ def compare_dataset(dataset: str, train_files: list[Path], test_files: list[Path
     margins = _margin_table(inp, out_dir / "margins.tsv")
     training = _training_table(inp, out_dir / "training.tsv")
     emulation = _emulation_table(inp, out_dir / "emulation.tsv")
+    nir = _nir_table(inp, out_dir / "nir.tsv")
     figures = _figures(dataset, inp, transfer, noise, out_dir)
     result = {
         "dataset": dataset,
@@ -233,10 +258,11 @@ def compare_dataset(dataset: str, train_files: list[Path], test_files: list[Path
         "margins": margins,
         "training": training,
         "emulation": emulation,
+        "nir": nir,
         "rasters": {f"{k.train_backend}/seed{k.seed}/{k.test_backend}": str(p.parent / "raster.png")
                     for k, (p, _) in inp.tests.items() if k.noise_flips == 0},
         "tables": {name: str(out_dir / f"{name}.tsv")
-                   for name in ("summary", "transfer", "noise", "margins", "training", "emulation")},
+                   for name in ("summary", "transfer", "noise", "margins", "training", "emulation", "nir")},
         "figures": {k: str(v) for k, v in figures.items()},
         "provenance": next((r.get("provenance") for _, r in inp.runs.values() if r.get("provenance")), None),
     }

@@ -111,6 +111,22 @@ def _emulation_section(c: dict) -> list[str]:
                     "weights that round to zero", "characters answered differently"], rows)]
 
 
+def _nir_section(c: dict) -> list[str]:
+    if not c.get("nir"):
+        return []
+    rows = [f"<tr><td>{_esc(r['train_backend'])}</td><td>{r['seed']}</td><td>{_esc(r['consumer'])} at "
+            f"{r['step_ms']:g} ms</td>" + _acc_cell(r["accuracy"]["reference"]) + _acc_cell(r["accuracy"]["consumer"])
+            + f"<td>{r['same_counts']} of {r['n_characters']}</td>"
+            + f"<td>{_esc('; '.join(d['label'] + ': ' + d['cause'] for d in r['different']) or 'none')}</td></tr>"
+            for r in c["nir"]]
+    return ["<h3>NIR export: an independent importer against NEST, and why answers differ</h3>",
+            "<p>The trained network exported with <code>snn-rl export --format nir</code> and run by the importer "
+            "named; NEST runs the same file read back. NIR has no refractory period and each importer "
+            "discretises time its own way (docs/deployment.md).</p>",
+            _table(["trained on", "seed", "consumer", "NEST", "consumer accuracy", "same spike counts",
+                    "characters answered differently"], rows)]
+
+
 def _accuracy_tables(c: dict) -> str:
     """Accuracy per backend and seed (trained and tested on the same backend) beside the transfer matrix."""
     rows = []
@@ -208,6 +224,7 @@ def _dataset_section(c: dict, lockstep: dict | None, lockstep_figure: str | None
              f'{_esc("".join(c["labels"]))})</h2>']
     parts += _verdicts(c)
     parts += _emulation_section(c)
+    parts += _nir_section(c)
     parts.append(_accuracy_tables(c))
     parts += _margin_section(c)
     parts.append(_noise_and_training_tables(c))
