@@ -48,7 +48,8 @@ def run_one(dataset: str, seed: int, run: Path) -> dict:
         for which in ("train", "imported"):
             out = run / f"{which}-on-{backend}"
             if not (out / "test.json").exists():
-                _cli("test", "--backend", backend, "--weights", str(run / which), "--out", str(out), "--overwrite")
+                _cli("test", "--backend", backend, "--dataset", dataset, "--weights", str(run / which), "--out", str(out),
+                     "--overwrite")
         a, b = (_json(run / f"{w}-on-{backend}" / "test.json") for w in ("train", "imported"))
         row[f"accuracy_{backend}"] = a["accuracy"]
         row[f"round_trip_same_{backend}"] = (a["answers"] == b["answers"]

@@ -98,7 +98,7 @@ ALLOWED = {
                            "snn_rl.analysis.plots"},
     "snn_rl.analysis": {"snn_rl.analysis", "snn_rl.experiments", "snn_rl.model", "snn_rl.errors"},
     "snn_rl.deployment": {"snn_rl.deployment", "snn_rl.experiments", "snn_rl.model", "snn_rl.backends",
-                          "snn_rl.errors"},
+                          "snn_rl.errors", "snn_rl.analysis.plots"},
 }
 
 

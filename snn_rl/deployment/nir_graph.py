@@ -102,24 +102,35 @@ def to_graph(trained: TrainedWeights, params: Params, dataset: Dataset, *, delay
     nir = require_nir()
     if delays not in DELAY_MODES:
         raise InputError(f"delays must be one of {', '.join(DELAY_MODES)}, got {delays!r}")
+    nodes = _nodes(nir, trained, params)
+    edges = [("input", "drive"), ("drive", "input_layer"), ("input_layer", "plastic"), ("plastic", "output_layer"),
+             ("output_layer", "output"), ("output_layer", "lateral"), ("lateral", "output_layer")]
+    if delays == "nodes":
+        n = params.network
+        nodes["input_delay"] = nir.Delay(delay=np.full(trained.weights.shape[0], n.delay_ms))
+        nodes["inhibition_delay"] = nir.Delay(delay=np.full(trained.weights.shape[1], n.inhibition_delay_ms))
+        edges = [e for e in edges if e not in (("input_layer", "plastic"), ("output_layer", "lateral"))]
+        edges += [("input_layer", "input_delay"), ("input_delay", "plastic"),
+                  ("output_layer", "inhibition_delay"), ("inhibition_delay", "lateral")]
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=_metadata(trained, params, dataset, delays, source))
+
+
+def _nodes(nir, trained: TrainedWeights, params: Params) -> dict:
     n, cell = params.network, params.network.cell
-    encoding = trained.input_encoding
     n_pixels = int(np.prod(trained.image_shape))
     n_in, n_out = trained.weights.shape
     r = cell.tau_m / cell.cm  # MOhm: tau_m dv/dt = (v_rest - v) + (tau_m / cm) I
     current = np.asarray(trained.input_gains, dtype=float) * n.input_current_nA  # nA per input neuron
-    # drive: [pixels..., window] -> one current per input neuron (times r, in mV)
-    channels = input_channels(n_pixels, encoding)
+    channels = input_channels(n_pixels, trained.input_encoding)
     if channels.shape[0] != n_in:
-        raise InputError(f"{n_in} input neurons do not fit {n_pixels} pixels with encoding {encoding}")
-    drive = channels * (current * r)[:, None]
+        raise InputError(f"{n_in} input neurons do not fit {n_pixels} pixels with encoding {trained.input_encoding}")
     v_th, v_reset = cell.v_thresh - cell.v_rest, cell.v_reset - cell.v_rest
     inhibition = cell.tau_syn_I / cell.tau_syn_E * n.inhibition_nA
-    lateral = -inhibition * (1.0 - np.eye(n_out))
     full = np.ones
-    nodes = {
+    return {
         "input": nir.Input({"input": np.array([n_pixels + 1])}),
-        "drive": nir.Affine(weight=drive, bias=np.zeros(n_in)),
+        # drive: [pixels..., window] -> one current per input neuron (times r, in mV)
+        "drive": nir.Affine(weight=channels * (current * r)[:, None], bias=np.zeros(n_in)),
         "input_layer": nir.LIF(tau=full(n_in) * cell.tau_m, r=full(n_in), v_leak=np.zeros(n_in),
                                v_threshold=full(n_in) * v_th, v_reset=full(n_in) * v_reset),
         "plastic": nir.Affine(weight=np.asarray(trained.weights, dtype=float).T.copy(), bias=np.zeros(n_out)),
@@ -128,39 +139,33 @@ def to_graph(trained: TrainedWeights, params: Params, dataset: Dataset, *, delay
         "output_layer": nir.CubaLIF(tau_syn=full(n_out) * cell.tau_syn_E, tau_mem=full(n_out) * cell.tau_m,
                                     r=full(n_out) * r, v_leak=np.zeros(n_out), v_threshold=full(n_out) * v_th,
                                     v_reset=full(n_out) * v_reset, w_in=full(n_out) * cell.tau_syn_E),
-        "lateral": nir.Affine(weight=lateral, bias=np.zeros(n_out)),
+        "lateral": nir.Affine(weight=-inhibition * (1.0 - np.eye(n_out)), bias=np.zeros(n_out)),
         "output": nir.Output({"output": np.array([n_out])}),
     }
-    if delays == "nodes":
-        nodes["input_delay"] = nir.Delay(delay=full(n_in) * n.delay_ms)
-        nodes["inhibition_delay"] = nir.Delay(delay=full(n_out) * n.inhibition_delay_ms)
-        edges = [("input", "drive"), ("drive", "input_layer"), ("input_layer", "input_delay"),
-                 ("input_delay", "plastic"), ("plastic", "output_layer"), ("output_layer", "output"),
-                 ("output_layer", "inhibition_delay"), ("inhibition_delay", "lateral"), ("lateral", "output_layer")]
-    else:
-        edges = [("input", "drive"), ("drive", "input_layer"), ("input_layer", "plastic"),
-                 ("plastic", "output_layer"), ("output_layer", "output"), ("output_layer", "lateral"),
-                 ("lateral", "output_layer")]
-    metadata = {
+
+
+def _metadata(trained: TrainedWeights, params: Params, dataset: Dataset, delays: str, source: str) -> dict:
+    n = params.network
+    rows, cols = trained.image_shape
+    return {
         "format": FORMAT,
         "units": UNITS,
         "approximations": approximations(params, delays),
         "delays": delays,
-        "input_channels": f"{n_pixels} pixels of a {trained.image_shape[0]} x {trained.image_shape[1]} image in row "
-                          "order, then 1 window channel: 1 while the character is shown, 0 in the rest gap",
+        "input_channels": f"{rows * cols} pixels of a {rows} x {cols} image in row order, then 1 window channel: "
+                          "1 while the character is shown, 0 in the rest gap",
         "output_channels": "one output neuron per class, in the order of labels; the answer is the output with "
                            "strictly the most spikes over window and rest gap",
         "presentation": {"window_ms": n.window_ms, "rest_ms": n.rest_ms, "timestep_ms": n.timestep_ms},
         "labels": list(trained.labels),
         "image_shape": list(trained.image_shape),
-        "input_encoding": encoding,
+        "input_encoding": trained.input_encoding,
         "input_gains": np.asarray(trained.input_gains, dtype=float),
-        "v_rest_mV": cell.v_rest,
+        "v_rest_mV": n.cell.v_rest,
         **dataset.record(),
         "source": source,
         "params_json": json.dumps(params.to_dict()),
     }
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
 
 
 def input_sequence(dataset: Dataset, timestep_ms: float, window_ms: float, rest_ms: float) -> np.ndarray:
@@ -215,79 +220,101 @@ def plain(value):
 
 def read_graph(graph, where: str = "graph") -> ImportedNetwork:
     """Trained weights and parameters from a graph written by :func:`to_graph`."""
+    meta, recorded = _read_metadata(graph, where)
+    nodes = graph.nodes
+    labels, image_shape, encoding = tuple(meta["labels"]), tuple(meta["image_shape"]), meta["input_encoding"]
+    weights = np.asarray(nodes["plastic"].weight, dtype=float).T.copy()
+    if len(labels) != weights.shape[1]:
+        raise InputError(f"{where}: {weights.shape[1]} output neurons for {len(labels)} labels")
+    network, scale = _network_from_nodes(nodes, recorded, where)
+    network["input_encoding"] = encoding
+    gains = _gains_from_drive(nodes, recorded, meta, network["cell"]["tau_m"] / network["cell"]["cm"], where)
+    try:
+        params = recorded.replace(network=network)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{where}: the graph's parameters are not a network this project can run ({exc})") from None
+    trained = check_trained({"weights_nA": weights * scale, "input_gains": gains,
+                             "labels": np.array(labels, dtype=str), "image_shape": np.array(image_shape),
+                             "input_encoding": np.array(encoding)}, where)
+    return ImportedNetwork(trained=trained, params=params, metadata=meta)
+
+
+def _read_metadata(graph, where: str) -> tuple[dict, Params]:
+    """The graph's metadata (checked to be ours, its node types too) and the recorded parameters."""
     nir = require_nir()
     meta = plain(dict(graph.metadata or {}))
     if meta.get("format") != FORMAT:
         raise InputError(f"{where} is not a network exported by snn-rl (metadata format {meta.get('format')!r}, "
                          f"expected {FORMAT!r}); import reads graphs written by 'snn-rl export --format nir'")
-    nodes = graph.nodes
     kinds = {"drive": nir.Affine, "input_layer": nir.LIF, "plastic": nir.Affine, "output_layer": nir.CubaLIF,
              "lateral": nir.Affine}
     for name, kind in kinds.items():
-        if not isinstance(nodes.get(name), kind):
+        if not isinstance(graph.nodes.get(name), kind):
             raise InputError(f"{where}: node {name!r} missing or not a {kind.__name__}")
     try:
         recorded = Params.from_dict(json.loads(meta["params_json"]))
-        labels = tuple(str(x) for x in meta["labels"])
-        image_shape = tuple(int(x) for x in meta["image_shape"])
-        encoding = str(meta["input_encoding"])
-        recorded_gains = np.asarray(meta["input_gains"], dtype=float)
+        meta["labels"] = [str(x) for x in meta["labels"]]
+        meta["image_shape"] = [int(x) for x in meta["image_shape"]]
+        meta["input_encoding"] = str(meta["input_encoding"])
+        meta["input_gains"] = np.asarray(meta["input_gains"], dtype=float)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{where}: metadata incomplete ({exc})") from None
-    inp, out, plastic = nodes["input_layer"], nodes["output_layer"], nodes["plastic"]
-    weights = np.asarray(plastic.weight, dtype=float).T.copy()
-    n_in, n_out = weights.shape
-    if len(labels) != n_out:
-        raise InputError(f"{where}: {n_out} output neurons for {len(labels)} labels")
+    if meta["input_encoding"] not in INPUT_ENCODINGS:
+        raise InputError(f"{where}: input_encoding {meta['input_encoding']!r} is not one of {', '.join(INPUT_ENCODINGS)}")
+    return meta, recorded
+
+
+def _network_from_nodes(nodes, recorded: Params, where: str) -> tuple[dict, float]:
+    """The network section from the nodes' values, and the factor on the plastic weights
+    (1 unless ``w_in`` was edited away from ``tau_syn``)."""
     net, cell = recorded.network, recorded.network.cell
+    inp, out = nodes["input_layer"], nodes["output_layer"]
     tau_m = _prefer(_uniform(out.tau_mem, "tau_mem", where), cell.tau_m)
     if not _close(_uniform(inp.tau, "tau", where), tau_m):
         raise InputError(f"{where}: input and output layers have different membrane time constants")
-    r = _uniform(out.r, "r", where)
-    cm = _prefer(tau_m / r, cell.cm)
+    cm = _prefer(tau_m / _uniform(out.r, "r", where), cell.cm)
     tau_syn = _prefer(_uniform(out.tau_syn, "tau_syn", where), cell.tau_syn_E)
     w_in = _uniform(out.w_in, "w_in", where)
-    # w_in = tau_syn makes a spike jump the current by the weight; another w_in scales the weights
-    weights = weights if _close(w_in, tau_syn) else weights * (w_in / tau_syn)
-    v_th = _uniform(out.v_threshold, "v_threshold", where) + cell.v_rest
-    v_reset = _uniform(out.v_reset, "v_reset", where) + cell.v_rest
+    # w_in = tau_syn makes a spike jump the current by the weight; another w_in scales every weight
+    scale = 1.0 if _close(w_in, tau_syn) else w_in / tau_syn
     lateral = np.asarray(nodes["lateral"].weight, dtype=float)
+    n_out = lateral.shape[0]
     off_diagonal = lateral[~np.eye(n_out, dtype=bool)]
     if np.any(np.diag(lateral) != 0) or (off_diagonal.size and not np.all(off_diagonal == off_diagonal[0])):
         raise InputError(f"{where}: the lateral inhibition is not uniform between outputs")
     tau_syn_i = cell.tau_syn_I if _close(tau_syn, cell.tau_syn_E) else tau_syn
-    inhibition = -float(off_diagonal[0]) * tau_syn / tau_syn_i * (w_in / tau_syn) if off_diagonal.size else 0.0
-    inhibition = _prefer(inhibition, net.inhibition_nA)
-    drive = np.asarray(nodes["drive"].weight, dtype=float)
-    if encoding not in INPUT_ENCODINGS:
-        raise InputError(f"{where}: input_encoding {encoding!r} is not one of {', '.join(INPUT_ENCODINGS)}")
-    n_pixels = int(np.prod(image_shape))
-    channels = input_channels(n_pixels, encoding)
-    if drive.shape != channels.shape:
-        raise InputError(f"{where}: the drive node maps {drive.shape[1]} inputs to {drive.shape[0]} neurons; "
-                         f"{n_pixels} pixels with encoding {encoding} need {channels.shape[1]} to {channels.shape[0]}")
-    per_input = np.abs(drive).max(axis=1) / _uniform(inp.r, "r", where)  # current x r in mV -> nA
-    if not np.allclose(drive, channels * np.abs(drive).max(axis=1)[:, None], rtol=1e-12, atol=0.0):
-        raise InputError(f"{where}: the drive node does not drive each input neuron from its own pixel "
-                         "(or window - pixel); it is not the network this project exports")
-    gains = per_input / (r * net.input_current_nA) if net.input_current_nA else recorded_gains
-    gains = recorded_gains if gains.shape == recorded_gains.shape and _close(gains, recorded_gains) else gains
+    inhibition = -float(off_diagonal[0]) * scale * tau_syn / tau_syn_i if off_diagonal.size else 0.0
     delay, inhibition_delay = net.delay_ms, net.inhibition_delay_ms
     if "input_delay" in nodes:
         delay = _prefer(_uniform(nodes["input_delay"].delay, "delay", where), delay)
     if "inhibition_delay" in nodes:
         inhibition_delay = _prefer(_uniform(nodes["inhibition_delay"].delay, "delay", where), inhibition_delay)
-    try:
-        params = recorded.replace(
-            network={"delay_ms": delay, "inhibition_delay_ms": inhibition_delay, "inhibition_nA": inhibition,
-                     "input_encoding": encoding,
-                     "cell": {**cell.pynn(), "tau_m": tau_m, "cm": cm, "tau_syn_E": tau_syn, "tau_syn_I": tau_syn_i,
-                              "v_thresh": v_th, "v_reset": v_reset}})
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{where}: the graph's parameters are not a network this project can run ({exc})") from None
-    trained = check_trained({"weights_nA": weights, "input_gains": gains, "labels": np.array(labels, dtype=str),
-                             "image_shape": np.array(image_shape), "input_encoding": np.array(encoding)}, where)
-    return ImportedNetwork(trained=trained, params=params, metadata=meta)
+    return {"delay_ms": delay, "inhibition_delay_ms": inhibition_delay,
+            "inhibition_nA": _prefer(inhibition, net.inhibition_nA),
+            "cell": {**cell.pynn(), "tau_m": tau_m, "cm": cm, "tau_syn_E": tau_syn, "tau_syn_I": tau_syn_i,
+                     "v_thresh": _uniform(out.v_threshold, "v_threshold", where) + cell.v_rest,
+                     "v_reset": _uniform(out.v_reset, "v_reset", where) + cell.v_rest}}, scale
+
+
+def _gains_from_drive(nodes, recorded: Params, meta: dict, r: float, where: str) -> np.ndarray:
+    """Each input neuron's current gain, from the drive node (checked to be the encoding's)."""
+    drive = np.asarray(nodes["drive"].weight, dtype=float)
+    n_pixels = int(np.prod(meta["image_shape"]))
+    channels = input_channels(n_pixels, meta["input_encoding"])
+    if drive.shape != channels.shape:
+        raise InputError(f"{where}: the drive node maps {drive.shape[1]} inputs to {drive.shape[0]} neurons; "
+                         f"{n_pixels} pixels with encoding {meta['input_encoding']} need {channels.shape[1]} to "
+                         f"{channels.shape[0]}")
+    peak = np.abs(drive).max(axis=1)
+    if not np.allclose(drive, channels * peak[:, None], rtol=1e-12, atol=0.0):
+        raise InputError(f"{where}: the drive node does not drive each input neuron from its own pixel "
+                         "(or window - pixel); it is not the network this project exports")
+    current = recorded.network.input_current_nA
+    recorded_gains = meta["input_gains"]
+    if not current:
+        return recorded_gains
+    gains = peak / _uniform(nodes["input_layer"].r, "r", where) / (r * current)  # mV -> nA -> gain
+    return recorded_gains if gains.shape == recorded_gains.shape and _close(gains, recorded_gains) else gains
 
 
 def read_file(path: Path | str) -> ImportedNetwork:

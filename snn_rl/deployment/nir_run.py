@@ -228,6 +228,29 @@ def diagnose(labels, consumer: Evaluation, reference: Evaluation, no_refrac: Eva
     return out
 
 
+def _as_evaluation(trains: list[list[np.ndarray]], dataset: Dataset) -> Evaluation:
+    """The consumer's spikes, one presentation per character, as an evaluation."""
+    ev = Evaluation(labels=dataset.labels)
+    for c, post in enumerate(trains):
+        counts = np.array([len(t) for t in post], dtype=int)
+        ev.targets.append(c)
+        ev.answers.append(winner(counts))
+        ev.counts.append(counts)
+        ev.output_spikes.append(post)
+    return ev
+
+
+def _comparison(ev: Evaluation, ref: Evaluation, no_refrac: Evaluation, coarse: Evaluation, step: float) -> dict:
+    """Accuracies and spike counts of the consumer and of the reference's variants."""
+    return {
+        "accuracy": {"consumer": ev.accuracy, "reference": ref.accuracy, "reference_no_refractory": no_refrac.accuracy,
+                     f"reference_no_refractory_{step:g}ms": coarse.accuracy},
+        "same_counts": int(sum(np.array_equal(a, b) for a, b in zip(ev.counts, ref.counts))),
+        "spike_counts": {"consumer": [c.tolist() for c in ev.counts], "reference": [c.tolist() for c in ref.counts],
+                         "reference_no_refractory": [c.tolist() for c in no_refrac.counts]},
+    }
+
+
 @dataclass(frozen=True)
 class NirTestResult:
     report: dict
@@ -267,21 +290,13 @@ def nir_test(nir_file: Path | str, out: Path | str, *, dataset: Dataset | str | 
                        clear=overwrite):
         step = consumer_step_ms(network.metadata)
         t0 = time.perf_counter()
-        trains = run_norse(graph, dataset, step)
+        ev = _as_evaluation(run_norse(graph, dataset, step), dataset)
         wall = time.perf_counter() - t0
-        ev = Evaluation(labels=dataset.labels)
-        for c, post in enumerate(trains):
-            counts = np.array([len(t) for t in post], dtype=int)
-            ev.targets.append(c)
-            ev.answers.append(winner(counts))
-            ev.counts.append(counts)
-            ev.output_spikes.append(post)
         params = network.params
         ref = _nest(params, network, dataset, reference)
         no_refrac = params.replace(network={"cell": {"tau_refrac": 0.0}})
         ref_no_refrac = _nest(no_refrac, network, dataset, reference)
-        coarse = no_refrac.replace(network={"timestep_ms": step})
-        ref_coarse = _nest(coarse, network, dataset, reference)
+        ref_coarse = _nest(no_refrac.replace(network={"timestep_ms": step}), network, dataset, reference)
         differ = diagnose(dataset.labels, ev, ref, ref_no_refrac, ref_coarse, step)
         backend_name = f"nir-{consumer}"
         summary = {"backend": backend_name, "weights": str(nir_file), **dataset.record(), "repeats": 1,
@@ -295,15 +310,8 @@ def nir_test(nir_file: Path | str, out: Path | str, *, dataset: Dataset | str | 
         report = {
             "nir": str(nir_file), "consumer": consumer, "consumer_step_ms": step, "reference": reference,
             **dataset.record(), "labels": list(dataset.labels),
-            "accuracy": {"consumer": ev.accuracy, "reference": ref.accuracy,
-                         "reference_no_refractory": ref_no_refrac.accuracy,
-                         f"reference_no_refractory_{step:g}ms": ref_coarse.accuracy},
-            "same_answers": not differ,
-            "same_counts": int(sum(np.array_equal(a, b) for a, b in zip(ev.counts, ref.counts))),
-            "different_answers": differ,
-            "spike_counts": {"consumer": [c.tolist() for c in ev.counts], "reference": [c.tolist() for c in ref.counts],
-                             "reference_no_refractory": [c.tolist() for c in ref_no_refrac.counts]},
-            "approximations": list(network.metadata.get("approximations", [])),
+            **_comparison(ev, ref, ref_no_refrac, ref_coarse, step), "different_answers": differ,
+            "same_answers": not differ, "approximations": list(network.metadata.get("approximations", [])),
             "provenance": provenance({"nir": Path(nir_file)}),
         }
         write_json(out / RESULT_FILE, report)
