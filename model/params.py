@@ -23,6 +23,8 @@ from typing import Any
 from snn_rl.model.text_input import MAX_PARAMS_BYTES, clip, excerpt, load_yaml
 
 INPUT_ENCODINGS = ("ones", "zeros", "on_off")
+#: when training runs its evaluation pass (TrainingParams.evaluate)
+EVALUATE_CHOICES = ("every", "clean")
 
 #: the smallest time step and the grid every time is on: NEST's default tic, ms
 TIME_GRID_MS = 0.001
@@ -175,6 +177,10 @@ class TrainingParams:
     #: SpiNNaker's 1 ms step and the other simulator: docs/learning.md)
     min_margin: int = 2
     noise_flips: int = 0  #: pixels inverted at random in every training presentation (0: none)
+    #: when the evaluation pass runs: after "every" epoch, or only after a training pass whose
+    #: every answer already met the criterion ("clean"; the others skip it, so the criterion is
+    #: still checked with plasticity off, at about half the simulated time of a learning epoch)
+    evaluate: str = "clean"
 
 
 @dataclass(frozen=True)
@@ -271,6 +277,9 @@ class Params:
             raise ValueError(f"plasticity.credit must be 'all' or 'answer', got {excerpt(p.credit, 40)}")
         if not p.w_min_nA <= p.w_max_nA:
             raise ValueError("plasticity.w_min_nA must not exceed plasticity.w_max_nA")
+        if t.evaluate not in EVALUATE_CHOICES:
+            raise ValueError(f"training.evaluate must be one of {', '.join(EVALUATE_CHOICES)}, "
+                             f"got {excerpt(t.evaluate, 40)}")
         if t.min_winner_spikes > t.max_winner_spikes:
             raise ValueError(f"training.min_winner_spikes ({t.min_winner_spikes}) must not exceed "
                              f"training.max_winner_spikes ({t.max_winner_spikes})")
@@ -311,7 +320,8 @@ def describe_parameters(params: "Params") -> list[dict[str, Any]]:
 
 #: the choices of every string parameter (plasticity.rule: the rule registry's names)
 CHOICES = {"network.input_encoding": INPUT_ENCODINGS, "plasticity.expectation": ("class", "output"),
-           "plasticity.credit": ("all", "answer"), "plasticity.explore_on": ("any", "wrong")}
+           "plasticity.credit": ("all", "answer"), "plasticity.explore_on": ("any", "wrong"),
+           "training.evaluate": EVALUATE_CHOICES}
 
 
 def params_json_schema() -> dict[str, Any]:

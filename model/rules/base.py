@@ -54,6 +54,9 @@ class LearningRule(Protocol):
     """A host-side learning rule. Every method is a pure function of its arguments."""
 
     name: str
+    #: the rule renames its outputs after an evaluation (:meth:`assign_outputs`), so training
+    #: evaluates after every epoch whatever ``training.evaluate`` says
+    names_outputs_after_evaluation: bool
 
     def initial_state(self, n_outputs: int) -> RuleState:
         """The state before the first presentation."""
@@ -84,6 +87,7 @@ class RuleDefaults:
     ``success`` as state, normalised initial weights, no exploration, no renaming."""
 
     name = ""
+    names_outputs_after_evaluation = False
 
     def __init__(self, p):
         self.p = p

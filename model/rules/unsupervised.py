@@ -108,6 +108,7 @@ class UnsupervisedRule(RuleDefaults):
     outputs are named after each epoch (:func:`assign_classes`)."""
 
     name = "unsupervised"
+    names_outputs_after_evaluation = True
 
     def update(self, weights, state, pre, post, target, nudge, explored) -> Update:
         step = unsupervised_step(weights, state["baseline"], pre, post, self.p, nudge=nudge)

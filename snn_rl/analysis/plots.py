@@ -62,7 +62,9 @@ def learning_curve(history: list[dict], path: Path, title: str = "") -> None:
     """Evaluation accuracy and training reward per epoch."""
     epochs = [h["epoch"] for h in history]
     fig, ax = _subplots(figsize=(6, 3.2))
-    ax.plot(epochs, [h["eval_accuracy"] for h in history], label="evaluation accuracy")
+    evaluated = [h for h in history if h.get("eval_accuracy") is not None]
+    ax.plot([h["epoch"] for h in evaluated], [h["eval_accuracy"] for h in evaluated], marker=".",
+            label="evaluation accuracy (plasticity off)")
     ax.plot(epochs, [h["train_correct"] for h in history], alpha=0.6, label="training presentations right")
     crit = [h["epoch"] for h in history if h["criterion"]]
     if crit:
@@ -97,7 +99,8 @@ def weight_grids(weights: np.ndarray, labels, image_shape, encoding: str, path: 
 
 
 def learning_curves(runs: dict, backends: list[str], path: Path, dataset: str) -> None:
-    """Evaluation accuracy per epoch, one panel per training backend, one line per seed."""
+    """Accuracy per epoch, one panel per training backend, one colour per seed: the line is the
+    training presentations answered right, the dots the evaluations (plasticity off)."""
     fig, axes = _subplots(1, len(backends), figsize=(4.2 * len(backends), 3.2), squeeze=False, sharey=True,
                              layout="constrained")
     for ax, backend in zip(axes[0], backends):
@@ -105,14 +108,18 @@ def learning_curves(runs: dict, backends: list[str], path: Path, dataset: str) -
             if b != backend:
                 continue
             curve = r["learning_curve"]
-            (line,) = ax.plot([h["epoch"] for h in curve], [h["eval_accuracy"] for h in curve], label=f"seed {seed}")
+            (line,) = ax.plot([h["epoch"] for h in curve], [h["train_correct"] for h in curve], alpha=0.7,
+                              label=f"seed {seed}")
+            evaluated = [h for h in curve if h.get("eval_accuracy") is not None]
+            ax.plot([h["epoch"] for h in evaluated], [h["eval_accuracy"] for h in evaluated], ls="", marker="o",
+                    ms=3, color=line.get_color())
             if r["epochs_to_criterion"]:
                 ax.axvline(r["epochs_to_criterion"], color=line.get_color(), ls=":", lw=1)
         ax.set_title(f"trained on {backend}")
         ax.set_xlabel("epoch")
         ax.set_ylim(-0.05, 1.05)
         ax.legend(fontsize=8, loc="lower right")
-    axes[0, 0].set_ylabel("evaluation accuracy")
+    axes[0, 0].set_ylabel("accuracy (line: training, dots: evaluation)")
     fig.suptitle(f"{dataset}: learning curves (dotted: criterion met)")
     save_figure(fig, path)
 

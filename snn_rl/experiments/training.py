@@ -35,7 +35,8 @@ from snn_rl.model import rules
 from snn_rl.model.rules.base import LearningRule
 from snn_rl.model.dataset import Dataset, as_dataset, encode, flip_pixels, n_inputs
 from snn_rl.model.network import CharacterNetwork, initial_weights, input_gains
-from snn_rl.model.params import Params
+from snn_rl.model.decision import winner
+from snn_rl.model.params import Params, TrainingParams
 
 #: what a finished run writes; train.json, the marker of a finished result, last
 RESULT_FILES = ("train.json", WEIGHTS_FILE, "learning_curve.png", "weights.png")
@@ -169,32 +170,44 @@ def _start(adapter, run: _Run, gains: np.ndarray, seed: int, run_dir: Path, resu
 
 def _present(net: CharacterNetwork, run: _Run, st: TrainState, drive: np.ndarray, cls: int, explored: int):
     """One training presentation (``explored`` >= 0: that output gets the rule's bias), the
-    rule's update, and the new weights written; returns the update and the network."""
+    rule's update, and the new weights written; returns the update, the output spike counts
+    and the network."""
     n_out = st.weights.shape[1]
     pres = net.present(drive, output_bias=run.rule.output_bias(explored, n_out))
     update = run.rule.update(st.weights, st.rule_state, pres.pre, pres.post, cls,
                              nudge=run.streams.nudge.random(n_out), explored=explored)
     st.weights, st.rule_state = update.weights, update.state
-    return update, net.with_weights(st.weights)
+    return update, pres.post_counts, net.with_weights(st.weights)
+
+
+def _meets(counts: np.ndarray, cls: int, t: TrainingParams) -> bool:
+    """One presentation's answer meets the criterion: right, in the spike band, by the margin."""
+    other = np.delete(counts, cls).max(initial=0)
+    return bool(winner(counts) == cls and t.min_winner_spikes <= counts[cls] <= t.max_winner_spikes
+                and other <= t.max_other_spikes and counts[cls] - other >= t.min_margin)
 
 
 def _train_epoch(net: CharacterNetwork, run: _Run, st: TrainState) -> tuple[CharacterNetwork, dict]:
     """Every training image once, in a seeded random order; returns the epoch's tallies."""
     ds, noise = run.dataset, run.params.training.noise_flips
-    rewards, correct, retries = [], 0, 0
+    rewards, correct, retries, clean = [], 0, 0, True
     for idx in run.streams.order.permutation(ds.n_images):
         cls = int(ds.targets[idx])
         drive = run.drives[idx]
         if noise:
             drive = encode(flip_pixels(ds.images[idx], noise, run.streams.noise), run.params.network.input_encoding)
-        update, net = _present(net, run, st, drive, cls, run.rule.explore(st.rule_state, run.streams.explore))
+        explored = run.rule.explore(st.rule_state, run.streams.explore)
+        update, counts, net = _present(net, run, st, drive, cls, explored)
+        clean = clean and explored < 0 and _meets(counts, cls, run.params.training)
         again = run.rule.retry(update, st.rule_state, run.streams.explore)
         if again >= 0:  # trial and error: the same character again, one output given a head start
-            _, net = _present(net, run, st, drive, cls, again)
+            _, _, net = _present(net, run, st, drive, cls, again)
             retries += 1
+            clean = False
         rewards.append(update.reward)
         correct += update.winner == cls
-    return net, {"train_correct": correct / ds.n_images, "retries": retries, "mean_reward": float(np.mean(rewards))}
+    return net, {"train_correct": correct / ds.n_images, "retries": retries, "mean_reward": float(np.mean(rewards)),
+                 "clean_pass": clean}
 
 
 def _evaluate_epoch(net: CharacterNetwork, run: _Run, st: TrainState) -> tuple[CharacterNetwork, Evaluation]:
@@ -208,16 +221,30 @@ def _evaluate_epoch(net: CharacterNetwork, run: _Run, st: TrainState) -> tuple[C
     return net, ev
 
 
-def _record_epoch(st: TrainState, ev: Evaluation, tallies: dict, run: _Run) -> bool:
-    """Keep the best weights and the learning curve; True if the criterion is met."""
+def _should_evaluate(run: _Run, tallies: dict, last_epoch: bool) -> bool:
+    """``training.evaluate``: after every epoch, or after a clean training pass only. A rule
+    that names its outputs after the evaluation (the unsupervised one) is always evaluated, and
+    so is the last epoch, so that a run that never meets the criterion keeps evaluated weights."""
+    return (run.params.training.evaluate == "every" or tallies["clean_pass"] or last_epoch
+            or run.rule.names_outputs_after_evaluation)
+
+
+def _record_epoch(st: TrainState, ev: Evaluation | None, tallies: dict, run: _Run) -> bool:
+    """Keep the best weights and the learning curve; True if the criterion is met. An epoch
+    without evaluation (``ev`` None) records its training pass and cannot meet the criterion."""
+    if ev is None:
+        st.history.append({"epoch": st.epoch, **tallies, "evaluated": False, "eval_accuracy": None,
+                           "criterion": False, "min_margin": None, "mean_weight_nA": float(st.weights.mean())})
+        return False
     met = ev.meets_criterion(run.params.training)
     score = (int(met), ev.accuracy)
     if score > st.best_score:
         st.best_score, st.best_epoch, st.best_weights = score, st.epoch, st.weights.copy()
     if met and st.epochs_to_criterion is None:
         st.epochs_to_criterion = st.epoch
-    st.history.append({"epoch": st.epoch, **tallies, "eval_accuracy": ev.accuracy, "criterion": met,
-                       "min_margin": int(ev.margins().min()), "mean_weight_nA": float(st.weights.mean())})
+    st.history.append({"epoch": st.epoch, **tallies, "evaluated": True, "eval_accuracy": ev.accuracy,
+                       "criterion": met, "min_margin": int(ev.margins().min()),
+                       "mean_weight_nA": float(st.weights.mean())})
     return met
 
 
@@ -245,11 +272,14 @@ def run_training(adapter, dataset: Dataset, params: Params, seed: int, run_dir: 
     while st.epoch < tr_p.max_epochs and not done:
         net, tallies = _train_epoch(net, run, st)
         st.epoch += 1
-        net, ev = _evaluate_epoch(net, run, st)
+        ev = None
+        if _should_evaluate(run, tallies, st.epoch == tr_p.max_epochs):
+            net, ev = _evaluate_epoch(net, run, st)
         met = _record_epoch(st, ev, tallies, run)
         checkpoints.save(run_dir, st, streams, fitted)
         if bar:
-            bar.update(st.epoch, {"acc": f"{ev.accuracy:.2f}", "criterion": met})
+            bar.update(st.epoch, {"acc": f"{ev.accuracy:.2f}" if ev else f"{tallies['train_correct']:.2f} (training)",
+                                  "criterion": met})
         done = met and tr_p.stop_at_criterion
     if bar:
         bar.close()
@@ -267,8 +297,9 @@ def _summary(backend: str, seed: int, dataset: Dataset, params: Params, st: Trai
     """The content of ``train.json`` (without provenance)."""
     first = resumed_from or 0
     retried = sum(h.get("retries", 0) for h in st.history[first:])
-    # every epoch presents each image for training and once more for evaluation, plus the retries
-    sim_ms = ((st.epoch - first) * 2 * dataset.n_images + retried) * presentation_ms
+    evaluated = sum(h.get("evaluated", True) for h in st.history[first:])
+    # every epoch presents each image for training, an evaluated one once more, plus the retries
+    sim_ms = ((st.epoch - first + evaluated) * dataset.n_images + retried) * presentation_ms
     return {
         "backend": backend, "seed": seed, **dataset.record(), "labels": list(dataset.labels),
         "epochs_run": st.epoch, "epochs_to_criterion": st.epochs_to_criterion,
