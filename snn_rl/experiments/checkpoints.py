@@ -115,13 +115,28 @@ def _describe(key: str, stored: dict, wanted: dict) -> str:
 
 def _history_columns(history: list[dict]) -> dict[str, np.ndarray]:
     """The learning curve as one array per field: its cost per checkpoint stays small
-    however long the curve grows (as JSON it grew with every epoch)."""
+    however long the curve grows (as JSON it grew with every epoch). A field that is None in
+    some epochs (an epoch without evaluation) is stored with 0 there and a mask
+    ``history/KEY/none``."""
     keys = list(history[0]) if history else []
-    return {f"history/{k}": np.array([h[k] for h in history]) for k in keys}
+    columns = {}
+    for k in keys:
+        values = [h[k] for h in history]
+        missing = [v is None for v in values]
+        if any(missing):
+            present = next((v for v in values if v is not None), 0)
+            values = [type(present)(0) if v is None else v for v in values]
+            columns[f"history/{k}/none"] = np.array(missing)
+        columns[f"history/{k}"] = np.array(values)
+    return columns
 
 
 def _history_rows(arrays: dict[str, np.ndarray], keys: list[str]) -> list[dict]:
-    columns = [arrays[f"history/{k}"].tolist() for k in keys]
+    columns = []
+    for k in keys:
+        values = arrays[f"history/{k}"].tolist()
+        mask = arrays.get(f"history/{k}/none")
+        columns.append(values if mask is None else [None if m else v for v, m in zip(values, mask.tolist())])
     return [dict(zip(keys, row)) for row in zip(*columns)]
 
 

@@ -221,12 +221,12 @@ def _evaluate_epoch(net: CharacterNetwork, run: _Run, st: TrainState) -> tuple[C
     return net, ev
 
 
-def _should_evaluate(run: _Run, tallies: dict, last_epoch: bool) -> bool:
+def _should_evaluate(run: _Run, tallies: dict) -> bool:
     """``training.evaluate``: after every epoch, or after a clean training pass only. A rule
-    that names its outputs after the evaluation (the unsupervised one) is always evaluated, and
-    so is the last epoch, so that a run that never meets the criterion keeps evaluated weights."""
-    return (run.params.training.evaluate == "every" or tallies["clean_pass"] or last_epoch
-            or run.rule.names_outputs_after_evaluation)
+    that names its outputs after the evaluation (the unsupervised one) is always evaluated.
+    (Not the last epoch either: a run extended by ``--resume --epochs`` must equal one that
+    ran that long from the start.)"""
+    return run.params.training.evaluate == "every" or tallies["clean_pass"] or run.rule.names_outputs_after_evaluation
 
 
 def _record_epoch(st: TrainState, ev: Evaluation | None, tallies: dict, run: _Run) -> bool:
@@ -273,7 +273,7 @@ def run_training(adapter, dataset: Dataset, params: Params, seed: int, run_dir: 
         net, tallies = _train_epoch(net, run, st)
         st.epoch += 1
         ev = None
-        if _should_evaluate(run, tallies, st.epoch == tr_p.max_epochs):
+        if _should_evaluate(run, tallies):
             net, ev = _evaluate_epoch(net, run, st)
         met = _record_epoch(st, ev, tallies, run)
         checkpoints.save(run_dir, st, streams, fitted)
@@ -287,7 +287,9 @@ def run_training(adapter, dataset: Dataset, params: Params, seed: int, run_dir: 
     adapter.end()
     summary = _summary(adapter.name, seed, dataset, params, st, resumed_from if resume else None,
                        net.presentation_ms, setup_s, train_s)
-    trained = TrainedWeights(weights=st.best_weights, input_gains=gains, labels=dataset.labels,
+    # the best evaluated weights; with no epoch evaluated (never a clean pass), the last ones
+    final = st.best_weights if st.best_epoch else st.weights
+    trained = TrainedWeights(weights=final, input_gains=gains, labels=dataset.labels,
                              image_shape=dataset.shape, input_encoding=net_p.input_encoding)
     return trained, summary
 
@@ -303,8 +305,8 @@ def _summary(backend: str, seed: int, dataset: Dataset, params: Params, st: Trai
     return {
         "backend": backend, "seed": seed, **dataset.record(), "labels": list(dataset.labels),
         "epochs_run": st.epoch, "epochs_to_criterion": st.epochs_to_criterion,
-        "criterion_met": st.epochs_to_criterion is not None, "weights_from_epoch": st.best_epoch,
-        "best_eval_accuracy": st.best_score[1], "resumed_from_epoch": resumed_from, "segments": st.segments,
+        "criterion_met": st.epochs_to_criterion is not None, "weights_from_epoch": st.best_epoch or st.epoch,
+        "best_eval_accuracy": st.best_score[1] if st.best_epoch else None, "resumed_from_epoch": resumed_from, "segments": st.segments,
         "learning_curve": st.history, "setup_seconds": setup_s, "wall_seconds": train_s, "simulated_ms": sim_ms,
         "sim_ms_per_wall_s": sim_ms / train_s if train_s > 0 else None, "params": params.to_dict(),
     }
