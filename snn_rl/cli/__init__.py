@@ -29,6 +29,9 @@ EXAMPLES = """examples:
   snn-rl test --backend nest --weights runs/abcd-nest --noise-flips 1 --repeats 50 --out runs/noisy
   snn-rl emulate --weights runs/abcd-nest --out runs/abcd-nest-spinnaker
   snn-rl deploy --target spinnaker --virtual --weights runs/abcd-nest --out runs/abcd-bundle
+  snn-rl export --format nir --weights runs/abcd-nest --out runs/abcd-nest.nir
+  snn-rl nir-test --nir runs/abcd-nest.nir --out runs/abcd-nest-norse
+  snn-rl import --nir runs/abcd-nest.nir --out runs/abcd-from-nir
   snn-rl lockstep protocol --weights runs/abcd-nest --out runs/ls/protocol.npz
   snn-rl backends
 
