@@ -113,10 +113,35 @@ def test_an_edited_graph_is_read_from_its_nodes_not_its_metadata(tmp_path):
     trained, params = small_network()
     graph = nir_graph.to_graph(trained, params, as_dataset("abcd"))
     graph.nodes["plastic"].weight = graph.nodes["plastic"].weight * 0.5
-    graph.nodes["output_layer"].v_threshold = graph.nodes["output_layer"].v_threshold + 1.0
+    for layer in ("input_layer", "output_layer"):
+        graph.nodes[layer].v_threshold = graph.nodes[layer].v_threshold + 1.0
     back = nir_graph.read_graph(graph)
     assert np.allclose(back.trained.weights, trained.weights * 0.5)
     assert back.params.network.cell.v_thresh == params.network.cell.v_thresh + 1.0
+
+
+def test_the_same_network_written_another_way_reads_back_the_same():
+    """r moved from the drive into the input layer, w_in doubled with the weights halved:
+    the same equations, so the same network."""
+    trained, params = small_network()
+    graph = nir_graph.to_graph(trained, params, as_dataset("abcd"))
+    r = params.network.cell.tau_m / params.network.cell.cm
+    graph.nodes["drive"].weight = graph.nodes["drive"].weight / r
+    graph.nodes["input_layer"].r = graph.nodes["input_layer"].r * r
+    out = graph.nodes["output_layer"]
+    out.w_in = out.w_in * 2
+    graph.nodes["plastic"].weight = graph.nodes["plastic"].weight / 2
+    graph.nodes["lateral"].weight = graph.nodes["lateral"].weight / 2
+    back = nir_graph.read_graph(graph)
+    assert np.allclose(back.trained.input_gains, trained.input_gains, rtol=1e-12)
+    assert np.allclose(back.trained.weights, trained.weights, rtol=1e-12)
+    assert back.params.network.inhibition_nA == pytest.approx(params.network.inhibition_nA)
+
+
+def test_a_round_trip_keeps_values_that_do_not_survive_subtraction():
+    trained, params = small_network()
+    params = params.replace(network={"cell": {"v_rest": -65.38, "v_reset": -65.38, "v_thresh": -10.23}})
+    assert nir_graph.read_graph(nir_graph.to_graph(trained, params, as_dataset("abcd"))).params == params
 
 
 @pytest.mark.parametrize("edit, words", [
@@ -126,7 +151,14 @@ def test_an_edited_graph_is_read_from_its_nodes_not_its_metadata(tmp_path):
     (lambda g: setattr(g.nodes["lateral"], "weight", -np.arange(16.0).reshape(4, 4)), "not uniform"),
     (lambda g: setattr(g.nodes["plastic"], "weight", np.full((4, 30), np.nan)), "non-finite"),
     (lambda g: setattr(g.nodes["drive"], "weight", np.ones((30, 16))), "does not drive each input neuron"),
-    (lambda g: setattr(g.nodes["output_layer"], "v_threshold", np.full(4, -5.0)), "not a network this project can run"),
+    (lambda g: [setattr(g.nodes[n], "v_threshold", np.full(k, -5.0)) for n, k in (("output_layer", 4), ("input_layer", 30))],
+     "not a network this project can run"),
+    (lambda g: setattr(g.nodes["output_layer"], "v_threshold", np.full(4, 20.0)), "different v_threshold"),
+    (lambda g: setattr(g.nodes["plastic"], "bias", np.ones(4)), "has a bias"),
+    (lambda g: setattr(g.nodes["input_layer"], "v_leak", np.ones(30)), "v_leak must be 0"),
+    (lambda g: g.edges.remove(("lateral", "output_layer")), "edges are not those"),
+    (lambda g: setattr(g.nodes["lateral"], "weight", -np.ones((4, 3))), "do not fit"),
+    (lambda g: setattr(g.nodes["output_layer"], "tau_syn", np.ones(3)), "3 values for 4 neurons"),
 ])
 def test_a_graph_that_is_not_ours_or_not_runnable_is_refused(edit, words):
     trained, params = small_network()

@@ -221,6 +221,7 @@ def plain(value):
 def read_graph(graph, where: str = "graph") -> ImportedNetwork:
     """Trained weights and parameters from a graph written by :func:`to_graph`."""
     meta, recorded = _read_metadata(graph, where)
+    _check_structure(graph, where)
     nodes = graph.nodes
     labels, image_shape, encoding = tuple(meta["labels"]), tuple(meta["image_shape"]), meta["input_encoding"]
     weights = np.asarray(nodes["plastic"].weight, dtype=float).T.copy()
@@ -264,6 +265,51 @@ def _read_metadata(graph, where: str) -> tuple[dict, Params]:
     return meta, recorded
 
 
+def _edges(delays: bool) -> set[tuple[str, str]]:
+    edges = {("input", "drive"), ("drive", "input_layer"), ("plastic", "output_layer"), ("output_layer", "output"),
+             ("lateral", "output_layer")}
+    if delays:
+        return edges | {("input_layer", "input_delay"), ("input_delay", "plastic"),
+                        ("output_layer", "inhibition_delay"), ("inhibition_delay", "lateral")}
+    return edges | {("input_layer", "plastic"), ("output_layer", "lateral")}
+
+
+def _check_structure(graph, where: str) -> None:
+    """The graph is wired as :func:`to_graph` wires it, with matching shapes, no biases, zero
+    leak potentials and one threshold and reset for both layers (the project's one cell type):
+    anything else is refused rather than read as a different network."""
+    nodes = graph.nodes
+    delays = "input_delay" in nodes or "inhibition_delay" in nodes
+    if {tuple(e) for e in graph.edges} != _edges(delays):
+        raise InputError(f"{where}: its edges are not those of the network 'snn-rl export' writes")
+    n_out, n_in = np.shape(nodes["plastic"].weight)
+    shapes = {"drive": (n_in, None), "lateral": (n_out, n_out)}
+    for name, (rows, cols) in shapes.items():
+        shape = np.shape(nodes[name].weight)
+        if len(shape) != 2 or shape[0] != rows or (cols is not None and shape[1] != cols):
+            raise InputError(f"{where}: node {name!r} has weights of shape {shape}, which do not fit "
+                             f"{n_in} inputs and {n_out} outputs")
+    for name in ("drive", "plastic", "lateral"):
+        bias = nodes[name].bias
+        if bias is not None and np.any(np.asarray(bias, dtype=float) != 0):
+            raise InputError(f"{where}: node {name!r} has a bias; the network has none")
+    layers = {"input_layer": (n_in, ("tau", "r", "v_leak", "v_threshold", "v_reset")),
+              "output_layer": (n_out, ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"))}
+    for name, (size, fields) in layers.items():
+        for field in fields:
+            if np.size(getattr(nodes[name], field)) not in (1, size):
+                raise InputError(f"{where}: {name}.{field} has {np.size(getattr(nodes[name], field))} values "
+                                 f"for {size} neurons")
+        if np.any(np.asarray(nodes[name].v_leak, dtype=float) != 0):
+            raise InputError(f"{where}: {name}.v_leak must be 0 (voltages are relative to rest)")
+    for field in ("v_threshold", "v_reset"):
+        a = _uniform(getattr(nodes["input_layer"], field), field, where)
+        b = _uniform(getattr(nodes["output_layer"], field), field, where)
+        if a != b:
+            raise InputError(f"{where}: input and output layers have different {field} ({a:g}, {b:g} mV); "
+                             "the network has one cell type")
+
+
 def _network_from_nodes(nodes, recorded: Params, where: str) -> tuple[dict, float]:
     """The network section from the nodes' values, and the factor on the plastic weights
     (1 unless ``w_in`` was edited away from ``tau_syn``)."""
@@ -292,8 +338,8 @@ def _network_from_nodes(nodes, recorded: Params, where: str) -> tuple[dict, floa
     return {"delay_ms": delay, "inhibition_delay_ms": inhibition_delay,
             "inhibition_nA": _prefer(inhibition, net.inhibition_nA),
             "cell": {**cell.pynn(), "tau_m": tau_m, "cm": cm, "tau_syn_E": tau_syn, "tau_syn_I": tau_syn_i,
-                     "v_thresh": _uniform(out.v_threshold, "v_threshold", where) + cell.v_rest,
-                     "v_reset": _uniform(out.v_reset, "v_reset", where) + cell.v_rest}}, scale
+                     "v_thresh": _prefer(_uniform(out.v_threshold, "v_threshold", where) + cell.v_rest, cell.v_thresh),
+                     "v_reset": _prefer(_uniform(out.v_reset, "v_reset", where) + cell.v_rest, cell.v_reset)}}, scale
 
 
 def _gains_from_drive(nodes, recorded: Params, meta: dict, r: float, where: str) -> np.ndarray:
@@ -313,7 +359,8 @@ def _gains_from_drive(nodes, recorded: Params, meta: dict, r: float, where: str)
     recorded_gains = meta["input_gains"]
     if not current:
         return recorded_gains
-    gains = peak / _uniform(nodes["input_layer"].r, "r", where) / (r * current)  # mV -> nA -> gain
+    # the input layer feeds r_in x drive into its membrane, which PyNN writes as R x current
+    gains = peak * _uniform(nodes["input_layer"].r, "r", where) / (r * current)
     return recorded_gains if gains.shape == recorded_gains.shape and _close(gains, recorded_gains) else gains
 
 

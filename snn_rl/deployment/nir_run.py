@@ -165,6 +165,11 @@ def check_consumable(graph, where: str = "the graph") -> None:
     """:class:`InputError` if Norse cannot import the graph."""
     if any(type(node).__name__ == "Delay" for node in graph.nodes.values()):
         raise InputError(f"{where} has Delay nodes, which Norse does not import; export it with --delays step")
+    for name in ("input_layer", "output_layer"):
+        node = graph.nodes.get(name)
+        if node is not None and np.any(np.asarray(node.v_reset, dtype=float) != 0):
+            raise InputError(f"{where}: {name} resets to {np.ravel(node.v_reset)[0]:g} mV above rest; Norse's importer "
+                             "resets to rest whatever v_reset says, so its answers would not be comparable")
 
 
 def run_norse(graph, dataset: Dataset, step_ms: float) -> list[list[np.ndarray]]:
@@ -183,8 +188,13 @@ def run_norse(graph, dataset: Dataset, step_ms: float) -> list[list[np.ndarray]]
     presentation = graph.metadata["presentation"]
     inputs = nir_graph.input_sequence(dataset, step_ms, float(presentation["window_ms"]),
                                       float(presentation["rest_ms"]))
-    logging.getLogger().setLevel(logging.ERROR)  # Norse warns about r != 1 on CubaLIF, which it applies
-    module = norse.torch.from_nir(graph, dt=step_ms, ignore_warnings=True)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # Norse warns about r != 1 on CubaLIF, which it applies
+    try:
+        module = norse.torch.from_nir(graph, dt=step_ms, ignore_warnings=True)
+    finally:
+        root.setLevel(level)
     x = torch.as_tensor(inputs, dtype=torch.float32)
     spikes = np.zeros((x.shape[0], x.shape[1], len(graph.metadata["labels"])), dtype=bool)
     state = None

@@ -80,10 +80,13 @@ def fingerprint(backend_name: str, dataset: Dataset, params: Params, seed: int) 
     """What a checkpoint must share with the run that resumes it.
 
     ``training.max_epochs`` is left out: it only says where to stop, so a resumed run may
-    go on for longer than the interrupted one planned to.
+    go on for longer than the interrupted one planned to. ``training.evaluate: every`` is left
+    out too, so checkpoints written before that key existed (which evaluated every epoch) fit.
     """
     fitted = params.to_dict()
     fitted["training"].pop("max_epochs")
+    if fitted["training"]["evaluate"] == "every":  # what checkpoints from before the key did
+        fitted["training"].pop("evaluate")
     images = np.ascontiguousarray(dataset.images)
     return {"backend": backend_name, "seed": seed, "labels": list(dataset.labels),
             "images": f"{images.shape} sha256:{hashlib.sha256(images.tobytes()).hexdigest()}",
