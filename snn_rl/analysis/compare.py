@@ -168,21 +168,27 @@ def _training_table(inp: _Inputs, path: Path) -> list[dict]:
     return training
 
 
+def _beside_clean_tests(inp: _Inputs, name: str):
+    """(test key, content) of every file ``name`` that a clean test left beside its test.json,
+    in the order of training backend and seed."""
+    order = sorted(inp.tests.items(), key=lambda kv: (inp.train_backends.index(kv[0].train_backend), kv[0].seed))
+    for key, (test_path, _) in order:
+        report = test_path.parent / name
+        if key.noise_flips == 0 and report.exists():
+            yield key, read_json(report)
+
+
 def _emulation_table(inp: _Inputs, path: Path) -> list[dict]:
     """A hardware-emulation test leaves emulation.json beside its test.json: what breaks and why."""
     emulation = []
-    order = sorted(inp.tests.items(), key=lambda kv: (inp.train_backends.index(kv[0].train_backend), kv[0].seed))
-    for key, (test_path, _) in order:
-        report = test_path.parent / "emulation.json"
-        if key.noise_flips == 0 and report.exists():
-            e = read_json(report)
-            emulation.append({
-                "train_backend": key.train_backend, "seed": key.seed, "test_backend": key.test_backend,
-                "accuracy": e["accuracy"], "n_weights": e["quantisation"]["n_weights"],
-                "n_rounded_to_zero": e["quantisation"]["n_rounded_to_zero"],
-                "max_abs_weight_error_nA": e["quantisation"]["max_abs_weight_error_nA"],
-                "broken": [{"label": b["label"], "cause": b["cause"]} for b in e["broken_characters"]],
-            })
+    for key, e in _beside_clean_tests(inp, "emulation.json"):
+        emulation.append({
+            "train_backend": key.train_backend, "seed": key.seed, "test_backend": key.test_backend,
+            "accuracy": e["accuracy"], "n_weights": e["quantisation"]["n_weights"],
+            "n_rounded_to_zero": e["quantisation"]["n_rounded_to_zero"],
+            "max_abs_weight_error_nA": e["quantisation"]["max_abs_weight_error_nA"],
+            "broken": [{"label": b["label"], "cause": b["cause"]} for b in e["broken_characters"]],
+        })
     _write_tsv(path, ["train_backend", "seed", "test_backend", "accuracy_float", "accuracy_float_1ms",
                       "accuracy_emulated", "weights", "rounded_to_zero", "max_abs_weight_error_nA", "broken_characters"],
                [[e["train_backend"], e["seed"], e["test_backend"], e["accuracy"]["float"], e["accuracy"]["float_1ms"],
@@ -195,17 +201,13 @@ def _nir_table(inp: _Inputs, path: Path) -> list[dict]:
     """A NIR consumer's test leaves nir.json beside its test.json: its answers and spike counts
     against NEST running the same graph, and the cause of every different answer."""
     rows = []
-    order = sorted(inp.tests.items(), key=lambda kv: (inp.train_backends.index(kv[0].train_backend), kv[0].seed))
-    for key, (test_path, _) in order:
-        report = test_path.parent / "nir.json"
-        if key.noise_flips == 0 and report.exists():
-            r = read_json(report)
-            rows.append({
-                "train_backend": key.train_backend, "seed": key.seed, "test_backend": key.test_backend,
-                "consumer": r["consumer"], "step_ms": r["consumer_step_ms"], "reference": r["reference"],
-                "accuracy": r["accuracy"], "same_counts": r["same_counts"], "n_characters": len(r["labels"]),
-                "different": [{"label": d["label"], "cause": d["cause"]} for d in r["different_answers"]],
-            })
+    for key, r in _beside_clean_tests(inp, "nir.json"):
+        rows.append({
+            "train_backend": key.train_backend, "seed": key.seed, "test_backend": key.test_backend,
+            "consumer": r["consumer"], "step_ms": r["consumer_step_ms"], "reference": r["reference"],
+            "accuracy": r["accuracy"], "same_counts": r["same_counts"], "n_characters": len(r["labels"]),
+            "different": [{"label": d["label"], "cause": d["cause"]} for d in r["different_answers"]],
+        })
     _write_tsv(path, ["train_backend", "seed", "test_backend", "consumer", "step_ms", "reference",
                       "accuracy_reference", "accuracy_consumer", "same_spike_counts", "characters",
                       "different_answers"],

@@ -26,7 +26,7 @@ from snn_rl.model.network import CharacterNetwork
 SIMULATORS = ("nest", "neuron")
 
 
-def _evaluate(backend_name: str, params, trained, dataset, repeats: int) -> Evaluation:
+def evaluate_on(backend_name: str, params, trained, dataset, repeats: int) -> Evaluation:
     """The trained weights evaluated on a backend, nothing written."""
     backend = backends.get(backend_name).require()
     params = backend.constrain(params)
@@ -95,9 +95,9 @@ def emulate(weights: Path | str, out: Path | str, *, dataset: Dataset | str | No
                        overwrite=overwrite, clear=overwrite):
         emulated = "spinnaker-emulated" if simulator == "nest" else f"spinnaker-emulated-{simulator}"
         chip = test(weights, dataset, emulated, out, repeats=repeats, overwrite=overwrite).evaluation
-        float_ev = _evaluate(simulator, params, trained, dataset, repeats)
+        float_ev = evaluate_on(simulator, params, trained, dataset, repeats)
         coarse = q.spinnaker_params(params)
-        coarse_ev = _evaluate(simulator, coarse, trained, dataset, repeats)
+        coarse_ev = evaluate_on(simulator, coarse, trained, dataset, repeats)
         quant = q.quantise_network(trained.weights, coarse.network.inhibition_nA).summary(trained.weights, dataset.labels)
         broken = diagnose(dataset.labels, float_ev, coarse_ev, chip, quant["rounded_to_zero"])
         report = {

@@ -184,6 +184,7 @@ class ImportedNetwork:
     trained: TrainedWeights
     params: Params
     metadata: dict
+    graph: object  #: the nir.NIRGraph itself
 
 
 def _close(a, b) -> bool:
@@ -237,7 +238,7 @@ def read_graph(graph, where: str = "graph") -> ImportedNetwork:
     trained = check_trained({"weights_nA": weights * scale, "input_gains": gains,
                              "labels": np.array(labels, dtype=str), "image_shape": np.array(image_shape),
                              "input_encoding": np.array(encoding)}, where)
-    return ImportedNetwork(trained=trained, params=params, metadata=meta)
+    return ImportedNetwork(trained=trained, params=params, metadata=meta, graph=graph)
 
 
 def _read_metadata(graph, where: str) -> tuple[dict, Params]:

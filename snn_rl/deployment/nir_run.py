@@ -18,8 +18,6 @@ integration).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +27,15 @@ import numpy as np
 from snn_rl import backends
 from snn_rl.analysis import plots
 from snn_rl.errors import InputError
-from snn_rl.experiments.evaluation import Evaluation, evaluate
+from snn_rl.experiments.evaluation import Evaluation
 from snn_rl.experiments.outputs import output_folder, prepare_out, prepare_out_file
 from snn_rl.experiments.provenance import provenance
 from snn_rl.experiments.runs import load_run
-from snn_rl.experiments.storage import FILE_MODE, WEIGHTS_FILE, save_weights, write_json
+from snn_rl.experiments.storage import WEIGHTS_FILE, atomic_path, save_weights, write_json
 from snn_rl.model.dataset import BUILTIN, DIGITS, Dataset, as_dataset
 from snn_rl.model.decision import winner
-from snn_rl.model.network import CharacterNetwork
-from snn_rl.model.params import Params
 from snn_rl.deployment import nir_graph
+from snn_rl.deployment.emulation import evaluate_on
 from snn_rl.deployment.nir_graph import ImportedNetwork, read_file, require_nir
 
 FORMATS = ("nir",)
@@ -85,17 +82,9 @@ def export(weights: Path | str, out: Path | str, *, fmt: str = "nir", dataset: D
     out = prepare_out_file(out, overwrite, ours=_is_our_nir)
     graph = nir_graph.to_graph(trained, params, dataset, delays=delays, source=str(weights))
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(out) as tmp:
         nir.write(tmp, graph)
         nir_graph.read_graph(nir.read(tmp), str(out))  # the file reads back as the network it holds
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return ExportResult(out=out, graph=graph, n_nodes=len(graph.nodes))
 
 
@@ -154,13 +143,6 @@ def require_consumer(consumer: str):
     return torch
 
 
-def consumer_step_ms(meta: dict) -> float:
-    """The consumer's step: the graph's inhibition delay, which nirtorch's one-step latency on
-    the recurrent edge then equals."""
-    params = Params.from_dict(__import__("json").loads(meta["params_json"]))
-    return params.network.inhibition_delay_ms
-
-
 def check_consumable(graph, where: str = "the graph") -> None:
     """:class:`InputError` if Norse cannot import the graph."""
     if any(type(node).__name__ == "Delay" for node in graph.nodes.values()):
@@ -206,16 +188,6 @@ def run_norse(graph, dataset: Dataset, step_ms: float) -> list[list[np.ndarray]]
             spikes[k] = state.cache["output"].numpy() > 0
     times = (np.arange(x.shape[0]) + 1) * step_ms
     return [[times[spikes[:, c, i]] for i in range(spikes.shape[2])] for c in range(spikes.shape[1])]
-
-
-def _nest(params: Params, network: ImportedNetwork, dataset: Dataset, reference: str) -> Evaluation:
-    backend = backends.get(reference).require()
-    backend.setup(params.network.timestep_ms)
-    try:
-        net = CharacterNetwork(backend, params.network, network.trained.weights, network.trained.input_gains)
-        return evaluate(net, dataset, network.trained.input_encoding)
-    finally:
-        backend.end()
 
 
 def diagnose(labels, consumer: Evaluation, reference: Evaluation, no_refrac: Evaluation,
@@ -283,8 +255,7 @@ def nir_test(nir_file: Path | str, out: Path | str, *, dataset: Dataset | str | 
     consumer's answers, as ``snn-rl test`` writes them), its ``raster.png`` and ``nir.json``
     (the comparison)."""
     network = read_file(nir_file)
-    nir = require_nir()
-    graph = nir.read(str(nir_file))
+    graph = network.graph
     check_consumable(graph, str(nir_file))
     dataset = recorded_dataset(network.metadata, dataset, str(nir_file))
     network.trained.check_matches(dataset.labels, dataset.shape, str(nir_file))
@@ -298,15 +269,17 @@ def nir_test(nir_file: Path | str, out: Path | str, *, dataset: Dataset | str | 
     out = prepare_out(out, RESULT_FILE, overwrite, command="nir-test")
     with output_folder(out, "nir-test", RESULT_FILE, produces=("test.json", "raster.png"), overwrite=overwrite,
                        clear=overwrite):
-        step = consumer_step_ms(network.metadata)
+        # the consumer's step is the inhibition delay: nirtorch's one-step latency on the
+        # recurrent edge is then the delay
+        step = network.params.network.inhibition_delay_ms
         t0 = time.perf_counter()
         ev = _as_evaluation(run_norse(graph, dataset, step), dataset)
         wall = time.perf_counter() - t0
-        params = network.params
-        ref = _nest(params, network, dataset, reference)
+        params, trained = network.params, network.trained
+        ref = evaluate_on(reference, params, trained, dataset, 1)
         no_refrac = params.replace(network={"cell": {"tau_refrac": 0.0}})
-        ref_no_refrac = _nest(no_refrac, network, dataset, reference)
-        ref_coarse = _nest(no_refrac.replace(network={"timestep_ms": step}), network, dataset, reference)
+        ref_no_refrac = evaluate_on(reference, no_refrac, trained, dataset, 1)
+        ref_coarse = evaluate_on(reference, no_refrac.replace(network={"timestep_ms": step}), trained, dataset, 1)
         differ = diagnose(dataset.labels, ev, ref, ref_no_refrac, ref_coarse, step)
         backend_name = f"nir-{consumer}"
         summary = {"backend": backend_name, "weights": str(nir_file), **dataset.record(), "repeats": 1,

@@ -18,8 +18,6 @@ trained connections as a list PyNN's ``FromFileConnector`` loads.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -78,23 +76,14 @@ def write_nix(path: Path, block) -> None:
     """Write ``block`` to ``path`` through a temporary file and a rename (never half a file)."""
     from neo.io import NixIO
 
-    from snn_rl.experiments.storage import FILE_MODE
+    from snn_rl.experiments.storage import atomic_path
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         io = NixIO(tmp, mode="ow")
         try:
             io.write_block(block)
         finally:
             io.close()
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def read_nix(path: Path):
