@@ -6,10 +6,32 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=.venv
-PY=${PYTHON:-python3}
+# The brian2 backend needs Python 3.13 (Brian 2.11); every other part runs on 3.11 or newer.
+WANT=3.13
+
+runs() { [ -n "$1" ] && "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
+has_want() { "$1" -c "import sys; sys.exit(sys.version_info[:2] < tuple(map(int, '$WANT'.split('.'))))" 2>/dev/null; }
+
+# $PYTHON if set, else python3.13 (on PATH or installed by pyenv), else python3
+pick_python() {
+    if [ -n "${PYTHON:-}" ]; then echo "$PYTHON"; return; fi
+    local c
+    for c in "python$WANT" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$WANT"*/bin/"python$WANT"; do
+        if runs "$c"; then echo "$c"; return; fi
+    done
+    echo python3
+}
 
 if [ ! -x "$VENV/bin/python" ]; then
-    echo "run.sh: creating $VENV" >&2
+    PY=$(pick_python)
+    if ! runs "$PY"; then
+        echo "run.sh: $PY is not a Python 3.11 or newer; install Python $WANT (python.org or 'pyenv install $WANT') or set PYTHON=/path/to/python3.13" >&2
+        exit 2
+    fi
+    if ! has_want "$PY"; then
+        echo "run.sh: no Python $WANT found (python$WANT, pyenv): using $("$PY" -V 2>&1), without the brian2 backend; for it install Python $WANT ('pyenv install $WANT') and remove $VENV" >&2
+    fi
+    echo "run.sh: creating $VENV with $("$PY" -V 2>&1)" >&2
     "$PY" -m venv "$VENV"
 fi
 STAMP="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"

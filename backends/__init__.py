@@ -16,6 +16,7 @@ from snn_rl.backends.base import Backend, BackendError, Capabilities
 REGISTRY = {
     "nest": ("snn_rl.backends.nest:NestBackend", "snn_rl.backends.nest:FastNestBackend"),
     "neuron": ("snn_rl.backends.neuron:NeuronBackend", "snn_rl.backends.neuron:FastNeuronBackend"),
+    "brian2": ("snn_rl.backends.brian2:Brian2Backend", "snn_rl.backends.brian2:FastBrian2Backend"),
     "spinnaker": ("snn_rl.backends.spinnaker:SpinnakerBackend",) * 2,
     "spinnaker-emulated": ("snn_rl.backends.spinnaker_emulated:SpinnakerEmulatedBackend",
                            "snn_rl.backends.spinnaker_emulated:FastSpinnakerEmulatedBackend"),
