@@ -15,7 +15,10 @@ What each simulator integrates, and so what "exact" means for it:
   the membrane trace equals the closed form to rounding), but stamps a spike with the *start*
   of the step in which the membrane crossed threshold, and counts the refractory period from
   that stamp: a first spike comes at most one step before the closed form, ``-dt <= t - T < 0``,
-  and so does every ISI.
+  and so does every ISI. A synapse acts after the membrane update of its arrival step, so a
+  spike from a ``SpikeSourceArray`` at ``t`` moves the membrane from ``t + delay + dt`` (a
+  PSP exact to rounding, one step later than NEST's). Between two cells the two shifts cancel:
+  a crossing in the step ``[T - dt, T)`` moves the target from ``T + delay`` on both simulators.
 - NEURON (``pyNN.neuron``, fixed step) integrates the membrane with implicit (backward)
   Euler, which is first order in ``dt``: the membrane charges as if its time constant were
   ``dt / ln(1 + dt / tau_m)`` instead of ``tau_m``, and the crossing is reported on the grid.
@@ -189,21 +192,25 @@ def measure_psps(backend, dt: float) -> list[tuple[str, np.ndarray, np.ndarray, 
     sim = backend.sim
     weight, spike_ms, delay = 0.5, 10.0, NetworkParams().delay_ms
     source = sim.Population(1, sim.SpikeSourceArray(spike_times=[spike_ms]))
-    cells = sim.Population(2, sim.IF_curr_exp(**CELL.pynn()))
-    for k, (sign, receptor) in enumerate(((1.0, "excitatory"), (-1.0, "inhibitory"))):
-        proj = sim.Projection(source, cells[k:k + 1], *backend.connection(1, 1, sign * weight, delay),
+    # one population per synapse type (not views of one): pyNN.brian2 0.13 reads a projection
+    # onto a view with the parent's indices
+    cells = [sim.Population(1, sim.IF_curr_exp(**CELL.pynn())) for _ in range(2)]
+    for cell, (sign, receptor) in zip(cells, ((1.0, "excitatory"), (-1.0, "inhibitory"))):
+        proj = sim.Projection(source, cell, *backend.connection(1, 1, sign * weight, delay),
                               receptor_type=receptor)
         # format="array": pyNN.brian2 0.13 cannot build format="list"
         assert np.array_equal(np.asarray(proj.get("weight", format="array")).ravel(), [sign * weight])
-    cells.record("v")
+        cell.record("v")
     sim.run(100.0)
-    signal = cells.get_data("v").segments[0].analogsignals[0]
-    t = np.asarray(signal.times.magnitude, dtype=float)
-    v = np.asarray(signal.magnitude, dtype=float)
+    signals = [cell.get_data("v").segments[0].analogsignals[0] for cell in cells]
+    t = np.asarray(signals[0].times.magnitude, dtype=float)
+    v = np.column_stack([np.asarray(s.magnitude, dtype=float)[:, 0] for s in signals])
     assert t[1] - t[0] == pytest.approx(dt)
     # nothing moves before the spike arrives
-    assert np.all(v[t < spike_ms + delay] == CELL.v_rest)
-    return [(kind, t, v[:, k], psp_mv(t - (spike_ms + delay), sign * weight, CELL, tau_syn))
+    # (on Brian 2 one step later: its synapses act after the membrane update, see above)
+    onset = spike_ms + delay + (dt if _integration(backend) == "exact_step_start" else 0.0)
+    assert np.all(v[t < onset] == CELL.v_rest)
+    return [(kind, t, v[:, k], psp_mv(t - onset, sign * weight, CELL, tau_syn))
             for k, (kind, sign, tau_syn) in enumerate((("excitatory", 1.0, CELL.tau_syn_E),
                                                        ("inhibitory", -1.0, CELL.tau_syn_I)))]
 
