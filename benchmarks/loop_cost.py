@@ -1,6 +1,7 @@
 """What the host-side training loop costs, against one continuous run of the same network.
 
-    python benchmarks/loop_cost.py [--quick] [--backends nest neuron] [--out runs/loop-cost]
+    python benchmarks/loop_cost.py [--quick] [--backends nest neuron brian2] [--sections loop criterion scaling]
+        [--out runs/loop-cost]
 
 For every backend, in one run on one machine, it prints and writes
 ``loop_cost.{json,tsv,png}``:
@@ -268,13 +269,16 @@ def _progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def benchmark(backend_names: list[str], quick: bool) -> dict:
+SECTIONS = ("loop", "criterion", "scaling")
+
+
+def benchmark(backend_names: list[str], quick: bool, sections=SECTIONS) -> dict:
     rows = []
     abcd_epoch = 8  # A-D: 4 training + 4 evaluation presentations per epoch
     loop_n = 80 if quick else 10000
     plain_n = 40 if quick else 1000
     for name in backend_names:
-        for fast, n in ((True, loop_n), (False, plain_n)):
+        for fast, n in ((True, loop_n), (False, plain_n)) if "loop" in sections else ():
             spec = {"backend": name, "fast": fast, "dataset": "abcd", "epochs": n // abcd_epoch,
                     "stop_at_criterion": False, "params": "seed"}
             _progress(f"loop: {name} fast={fast} {n} presentations")
@@ -282,14 +286,15 @@ def benchmark(backend_names: list[str], quick: bool) -> dict:
             cont = _in_fresh_interpreter("continuous", {**spec, "simulated_ms": loop["simulated_ms"]})
             rows.append(_loop_row("loop", name, fast, spec, loop, cont))
             _progress(report_row(rows[-1]))
-        for dataset, rule, epochs in (("abcd", None, 200), ("alphabet", None, 2 if quick else 200)):
+        for dataset, rule, epochs in (("abcd", None, 200), ("alphabet", None, 2 if quick else 200)) \
+                if "criterion" in sections else ():
             spec = {"backend": name, "fast": True, "dataset": dataset, "epochs": epochs, "stop_at_criterion": True,
                     "params": rule}
             _progress(f"criterion: {name} {dataset} {rule or 'default parameters'} (at most {epochs} epochs)")
             loop = _in_fresh_interpreter("loop", spec)
             rows.append(_loop_row("criterion", name, True, spec, loop))
             _progress(report_row(rows[-1]))
-        for n_in, n_out in (QUICK_SIZES if quick else SIZES):
+        for n_in, n_out in (QUICK_SIZES if quick else SIZES) if "scaling" in sections else ():
             threads_list = (1, 2) if (name == "nest" and (n_in, n_out) == SIZES[-1]) else (1,)
             for threads in threads_list:
                 epochs = max(1, math.ceil((20 if quick else 120) / (2 * n_out)))
@@ -427,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a smoke test: few presentations, small sizes (~1 min)")
     ap.add_argument("--backends", nargs="+", help="backends to measure (default: nest and neuron)")
+    ap.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                    help="what to measure (default: all three)")
     ap.add_argument("--out", type=Path, help="output directory (default: runs/loop-cost, with --quick runs/loop-cost-quick)")
     ap.add_argument("--worker", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -451,9 +458,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args, names: list[str], out: Path) -> int:
     t = time.perf_counter()
-    result = benchmark(names, args.quick)
+    result = benchmark(names, args.quick, args.sections)
     result["command"] = "python benchmarks/loop_cost.py" + (" --quick" if args.quick else "") + \
-        (f" --backends {' '.join(names)}" if args.backends else "")
+        (f" --backends {' '.join(names)}" if args.backends else "") + \
+        (f" --sections {' '.join(args.sections)}" if list(args.sections) != list(SECTIONS) else "")
     result["quick"] = args.quick
     result["machine"] = {"cpus": os.cpu_count(), "load_average": os.getloadavg()}
     result["benchmark_wall_s"] = time.perf_counter() - t

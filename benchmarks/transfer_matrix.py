@@ -1,14 +1,14 @@
 """Does a trained network answer the same everywhere? Train on each backend, test on each.
 
     python benchmarks/transfer_matrix.py [--datasets abcd alphabet] [--seeds 5]
-        [--train-backends nest neuron spinnaker-emulated] [--out runs/transfer]
+        [--train-backends nest neuron brian2 spinnaker-emulated] [--test-backends ...] [--out runs/transfer]
     python benchmarks/transfer_matrix.py --ablations [--seeds 3] --out runs/transfer-ablations
 
 Every run is the command-line tool in a fresh interpreter (``snn-rl train``, ``snn-rl test``),
 as a user runs it, with the default parameters (or ``--params``): train on each train backend
 and seed, then test the
-weights on every test backend (``nest``, ``neuron`` and ``spinnaker-emulated``: SpiNNaker's
-1 ms step, delays and 16-bit weights). For ``abcd`` the NEST and NEURON tests are repeated
+weights on every test backend (``nest``, ``neuron``, ``brian2`` and ``spinnaker-emulated``:
+SpiNNaker's 1 ms step, delays and 16-bit weights; ``--test-backends`` chooses). For ``abcd`` the NEST and NEURON tests are repeated
 with one flipped pixel in every presentation (50 repeats, 200 presentations).
 
 ``--ablations``: instead, the alphabet trained on NEST once per variant of the default rule
@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKENDS = ["nest", "neuron", "spinnaker-emulated"]
+BACKENDS = ["nest", "neuron", "brian2", "spinnaker-emulated"]
 #: a variant of the default rule: name -> (parameter overrides, what the choice is for)
 VARIANTS = {
     "defaults": ({}, "the default rule"),
@@ -60,7 +60,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "snn_rl", *args], capture_output=True, text=True, cwd=ROOT)
 
 
-def run_one(params, dataset: str, train_backend: str, seed: int, run: Path, noisy: bool) -> dict:
+def run_one(params, dataset: str, train_backend: str, seed: int, run: Path, noisy: bool,
+            test_backends: list[str] = BACKENDS) -> dict:
     """Train (unless done) and test on every backend; the row's numbers."""
     if not (run / "train" / "train.json").exists():
         load = os.getloadavg()[0]
@@ -76,7 +77,7 @@ def run_one(params, dataset: str, train_backend: str, seed: int, run: Path, nois
            "wall_seconds": summary["wall_seconds"]}
     if (run / "load.json").exists():
         row.update(json.loads((run / "load.json").read_text()))
-    tests = [(b, f"test-{b}", {}) for b in BACKENDS]
+    tests = [(b, f"test-{b}", {}) for b in test_backends]
     if noisy:
         tests += [(b, f"noisy-{b}", {"repeats": NOISY_REPEATS, "noise_flips": 1, "noise_seed": seed})
                   for b in ("nest", "neuron")]
@@ -107,10 +108,11 @@ def _fmt(values: list[float | None]) -> str:
     return f"{statistics.mean(values):.3f} ({min(values):.2f}-{max(values):.2f})"
 
 
-def table(rows: list[dict], key: str, key_title: str) -> str:
-    cols = [f"test-{b}" for b in BACKENDS]
+def table(rows: list[dict], key: str, key_title: str, test_backends: list[str] = BACKENDS) -> str:
+    cols = [f"test-{b}" for b in test_backends]
     noisy = any("noisy-nest" in r for r in rows)
-    head = [key_title, "data set", "trained on", "seeds", *(f"on {b}" for b in BACKENDS), "lowest margin (nest/neuron/emulated)"]
+    head = [key_title, "data set", "trained on", "seeds", *(f"on {b}" for b in test_backends),
+            f"lowest margin ({'/'.join(test_backends)})"]
     head += ["1 flipped pixel (nest/neuron)"] if noisy else []
     head += ["epochs to criterion, median (runs that met it)", "training wall time, median s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -135,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--datasets", nargs="+", default=["abcd", "alphabet"])
     ap.add_argument("--train-backends", nargs="+", default=BACKENDS, choices=BACKENDS)
+    ap.add_argument("--test-backends", nargs="+", default=BACKENDS, choices=BACKENDS)
     ap.add_argument("--seeds", type=int, default=5, help="seeds 1..N per cell (default: 5)")
     ap.add_argument("--params", help="a named parameter set or file instead of the defaults")
     ap.add_argument("--ablations", action="store_true", help="the alphabet on NEST with each variant of the default rule")
@@ -158,9 +161,9 @@ def _run(args) -> None:
             slug = "".join(c if c.isalnum() else "_" for c in name)[:40]
             for seed in range(1, args.seeds + 1):
                 row = run_one(_params(spec, args.params), "alphabet", "nest", seed,
-                              args.out / slug / f"seed{seed}", noisy=False)
+                              args.out / slug / f"seed{seed}", noisy=False, test_backends=args.test_backends)
                 rows.append({"variant": name, "why": why, **row})
-        text, name = table(rows, "variant", "variant of the default rule"), "ablations"
+        text, name = table(rows, "variant", "variant of the default rule", args.test_backends), "ablations"
     else:
         params = _params({}, args.params)
         for dataset in args.datasets:
@@ -168,8 +171,9 @@ def _run(args) -> None:
                 for seed in range(1, args.seeds + 1):
                     run = args.out / dataset / backend / f"seed{seed}"
                     rows.append({"rule": args.params or "defaults",
-                                 **run_one(params, dataset, backend, seed, run, noisy=dataset == "abcd")})
-        text, name = table(rows, "rule", "rule"), "transfer"
+                                 **run_one(params, dataset, backend, seed, run, noisy=dataset == "abcd",
+                                           test_backends=args.test_backends)})
+        text, name = table(rows, "rule", "rule", args.test_backends), "transfer"
     (args.out / f"{name}.md").write_text(text)
     (args.out / f"{name}.json").write_text(json.dumps(rows, indent=1))
     print(text)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from snn_rl.analysis.agreement import compare, compare_all
+from snn_rl.analysis.agreement import compare, compare_all, majority, majority_line
 from snn_rl.experiments.lockstep import (
     Recording, load_protocol, load_recording, make_protocol, save_protocol, save_recording,
 )
@@ -125,6 +125,49 @@ def test_recordings_of_different_protocols_are_not_compared():
         compare(_recording("a", WINDOWS, "p1"), _recording("b", WINDOWS, "p2"))
     with pytest.raises(ValueError, match="at least 2"):
         compare_all([_recording("a", WINDOWS)])
+
+
+def test_majority_names_the_backend_that_differs():
+    windows = [
+        [[10], [20], [30], []],
+        [[10], [20], [30], []],
+        [[10], [20], [30], []],
+        [[10], [20], [30], []],
+    ]
+
+    def changed(edits):
+        w = [[list(t) for t in win] for win in windows]
+        for (win, neuron), times in edits.items():
+            w[win][neuron] = times
+        return w
+
+    recs = [
+        _recording("nest", windows),
+        # window 1: an extra input spike on neuron (only timing differs in window 3: still agree)
+        _recording("neuron", changed({(1, 0): [10, 50], (3, 2): [31]})),
+        # window 2: an extra output spike; window 3: everyone differs from everyone
+        _recording("brian2", changed({(2, 3): [60], (3, 2): [30, 70]})),
+    ]
+    recs[0].spikes[3][2] = np.array([30.0, 70.0, 90.0])
+    m = majority(recs)
+    assert m["backends"] == ["nest", "neuron", "brian2"] and m["windows"] == 4
+    assert m["all"]["verdicts"] == ["all agree", "neuron differs", "brian2 differs", "no majority"]
+    assert m["all"]["differs"] == {"nest": 0, "neuron": 1, "brian2": 1}
+    assert (m["all"]["all_agree"], m["all"]["no_majority"], m["all"]["several_differ"]) == (1, 1, 0)
+    # the outputs alone: neuron's extra input spike does not count
+    assert m["outputs"]["verdicts"] == ["all agree", "all agree", "brian2 differs", "no majority"]
+    assert majority_line(m) == "of 4 windows (all neurons' counts): 1 all agree, 1 neuron differs, 1 brian2 differs, 1 no majority"
+    # five backends, two of them off in the same way: a majority of three, two differ
+    five = recs[:1] * 3 + [_recording("a", changed({(0, 0): []})), _recording("b", changed({(0, 0): []}))]
+    for k, r in enumerate(five[:3]):
+        five[k] = _recording(f"x{k}", r.spikes)
+    # (window 3: the three copies of nest's recording against a and b's one spike)
+    assert majority(five)["all"]["verdicts"] == ["a, b differ", "all agree", "all agree", "a, b differ"]
+    assert majority(five)["all"]["several_differ"] == 2
+    # two backends that differ: no majority
+    assert majority(recs[:2])["all"]["verdicts"][1] == "no majority"
+    with pytest.raises(ValueError, match="different protocols"):
+        majority([recs[0], _recording("z", windows, "other")])
 
 
 def test_recording_round_trip(tmp_path):

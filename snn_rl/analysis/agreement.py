@@ -2,8 +2,10 @@
 
 Per neuron-window: exact spike-count match, within-one match, rate difference, the van
 Rossum distance from Elephant; per window: whether the same output wins; and the timing
-offset of corresponding spikes in neuron-windows with equal counts. The recordings come
-from :func:`snn_rl.experiments.lockstep.replay`.
+offset of corresponding spikes in neuron-windows with equal counts. With three or more
+backends, :func:`majority` gives a verdict per window: all agree, one (or more) differs from
+a majority that agrees, or no majority. The recordings come from
+:func:`snn_rl.experiments.lockstep.replay`.
 """
 
 from __future__ import annotations
@@ -99,10 +101,54 @@ def compare_all(recordings: list[Recording], tau_ms: float = 10.0) -> list[dict]
     return [compare(a, b, tau_ms) for a, b in combinations(recordings, 2)]
 
 
+def majority(recordings: list[Recording]) -> dict:
+    """Per window, which backends agree: the backends are grouped by their spike counts of every
+    neuron in the window (equal count vectors, one group); a group of more than half of them
+    is the majority and the rest differ from it.
+
+    ``verdicts[w]`` is ``"all agree"``, ``"<name> differs"`` (``"<a>, <b> differ"``) or ``"no
+    majority"``; ``differs[name]`` counts the windows in which ``name`` alone differs from a
+    majority, ``several_differ`` those in which two or more do; ``outputs`` is the same from
+    the output neurons' counts alone. With two backends a difference
+    has no majority (each is one of two).
+    """
+    if len(recordings) < 2:
+        raise ValueError("a majority verdict needs recordings of at least 2 backends")
+    if len({r.protocol_digest for r in recordings}) != 1:
+        raise ValueError("recordings of different protocols: " + ", ".join(r.backend for r in recordings))
+    names = [r.backend for r in recordings]
+    counts = [r.counts() for r in recordings]
+    n_in = recordings[0].n_inputs
+    result: dict = {"backends": names, "windows": recordings[0].n_windows}
+    for part, sl in (("all", slice(None)), ("outputs", slice(n_in, None))):
+        verdicts, differs, several = [], dict.fromkeys(names, 0), 0
+        for w in range(recordings[0].n_windows):
+            groups: dict[bytes, list[str]] = {}
+            for name, c in zip(names, counts):
+                groups.setdefault(np.ascontiguousarray(c[w, sl]).tobytes(), []).append(name)
+            largest = max(groups.values(), key=len)
+            if len(largest) == len(names):
+                verdicts.append("all agree")
+            elif 2 * len(largest) > len(names):
+                odd = [n for n in names if n not in largest]
+                if len(odd) == 1:
+                    differs[odd[0]] += 1
+                else:
+                    several += 1
+                verdicts.append(", ".join(odd) + (" differs" if len(odd) == 1 else " differ"))
+            else:
+                verdicts.append("no majority")
+        tally = {v: verdicts.count(v) for v in dict.fromkeys(verdicts)}
+        result[part] = {"all_agree": verdicts.count("all agree"), "no_majority": verdicts.count("no majority"),
+                        "differs": differs, "several_differ": several, "tally": tally, "verdicts": verdicts}
+    return result
+
+
 def agreement(recordings: list[Path | str], out: Path | str, *, tau_ms: float = 10.0, figure: Path | str | None = None,
-              overwrite: bool = False) -> list[dict]:
-    """Compare recordings of one protocol (one per backend) pair by pair; write the result to
-    ``out`` (.json) and, with ``figure``, the agreement figure (.png)."""
+              overwrite: bool = False) -> dict:
+    """Compare recordings of one protocol (one per backend) pair by pair and by majority; write
+    ``{"recordings", "pairs", "majority"}`` to ``out`` (.json) and return it; with ``figure``,
+    also the agreement figure (.png)."""
     out = prepare_out_file(out, overwrite, json_with("pairs"))
     loaded = [load_recording(Path(p)) for p in recordings]
     names = [r.backend for r in loaded]
@@ -111,5 +157,12 @@ def agreement(recordings: list[Path | str], out: Path | str, *, tau_ms: float = 
     pairs = compare_all(loaded, tau_ms=tau_ms)
     if figure:
         plots.lockstep_figure(loaded, pairs, Path(figure))
-    write_json(out, {"recordings": [str(p) for p in recordings], "pairs": pairs})
-    return pairs
+    result = {"recordings": [str(p) for p in recordings], "pairs": pairs, "majority": majority(loaded)}
+    write_json(out, result)
+    return result
+
+
+def majority_line(m: dict) -> str:
+    """One line for a :func:`majority` result: how many windows each verdict has."""
+    return f"of {m['windows']} windows (all neurons' counts): " + ", ".join(
+        f"{v} {k}" for k, v in sorted(m["all"]["tally"].items(), key=lambda kv: -kv[1]))

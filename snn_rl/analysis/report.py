@@ -259,7 +259,28 @@ def _lockstep_section(lockstep: dict) -> str:
                       "spike time b&minus;a (ms)"], rows)
             + "<p class='meta'>Counts over each presentation (window and rest gap); rates per input window. "
               "Van Rossum distance from Elephant, 1.0 = one spike against none. Spike-time offset: mean "
-              "difference of corresponding spikes in neuron-windows with equal counts.</p>")
+              "difference of corresponding spikes in neuron-windows with equal counts.</p>"
+            + _majority_section(lockstep.get("majority")))
+
+
+def _majority_section(m: dict | None) -> str:
+    """The per-window vote of three or more backends: which one differs when the others agree."""
+    if not m or len(m["backends"]) < 3:
+        return ""
+    names = m["backends"]
+    rows = []
+    for part in ("all", "outputs"):
+        q = m[part]
+        rows.append(f'<tr><td class="l">{part}</td><td>{q["all_agree"]}</td>'
+                    + "".join(f'<td>{q["differs"][n]}</td>' for n in names)
+                    + f'<td>{q["several_differ"]}</td>'
+                    + f'<td>{q["no_majority"]}</td></tr>')
+    return (f"<h3>Majority verdict per window ({m['windows']} windows, {len(names)} backends)</h3>"
+            + _table(["counts of", "all agree"] + [f"{_esc(n)} differs" for n in names]
+                     + ["two or more differ", "no majority"], rows)
+            + "<p class='meta'>Per window, the backends are grouped by their spike counts (every neuron, or "
+              "the outputs alone); a group of more than half is the majority, and a backend outside it "
+              "differs (a backend's column: the windows in which it alone differs).</p>")
 
 
 def config_digest(config: dict) -> str:

@@ -10,7 +10,7 @@ See :mod:`snn_rl.experiments.lockstep` for what a protocol holds and
 
 from __future__ import annotations
 
-from snn_rl.analysis.agreement import agreement
+from snn_rl.analysis.agreement import agreement, majority_line
 from snn_rl.cli.args import (
     DATASET_HELP, PARAMS_HELP, flips_arg, non_negative_float, positive_float, seed_arg, threads_arg, windows_arg,
 )
@@ -33,11 +33,12 @@ def cmd_run(args) -> None:
 
 
 def cmd_compare(args) -> None:
-    pairs = agreement(args.recordings, args.out, tau_ms=args.tau_ms, figure=args.figure, overwrite=args.overwrite)
-    for p in pairs:
+    result = agreement(args.recordings, args.out, tau_ms=args.tau_ms, figure=args.figure, overwrite=args.overwrite)
+    for p in result["pairs"]:
         print(f"lockstep {p['a']} vs {p['b']}: exact count match {p['all']['exact_match_rate']:.4f}, "
               f"within one {p['all']['within_one_rate']:.4f} of {p['all']['neuron_windows']} neuron-windows, "
               f"same winner in {p['winner_agreement']:.3f} of windows -> {args.out}")
+    print(f"lockstep majority: {majority_line(result['majority'])}")
 
 
 def add_parser(subparsers) -> None:
