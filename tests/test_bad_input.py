@@ -397,6 +397,15 @@ CASES = [
     Case("nest-not-installed", train_cmd(), "needs nest-simulator", missing_simulator="nest"),
     Case("neuron-not-installed", ["test", "--backend", "neuron", "--weights", "{run}", "--out", "{out}"], "needs neuron",
          missing_simulator="neuron"),
+    Case("brian2-not-installed", ["train", "--backend", "brian2", "--out", "{out}", "--quiet"], "needs brian2==2.11.0",
+         missing_simulator="brian2"),
+    # the same bad input on Brian 2 as on the others
+    Case("params-negative-tau-m-brian2", ["train", "--backend", "brian2", "--out", "{out}", "--quiet", "--params",
+                                          '{"network": {"cell": {"tau_m": -20}}}'], "network.cell.tau_m must be in (0, 10000]"),
+    Case("brian2-test-wrong-dataset", ["test", "--backend", "brian2", "--weights", "{run}", "--dataset", "alphabet",
+                                       "--out", "{out}"], "trained on 4 characters"),
+    Case("brian2-lockstep-other-protocol", ["lockstep", "run", "--backend", "brian2", "--protocol", "{dir}/p.npz",
+                                            "--out", "{out}/r.npz"], "p.npz", write("p.npz", b"not a zip file")),
     # pipeline config keys
     Case("config-unknown-key", [], "'bogus_key' was unexpected", config={"bogus_key": 1}),
     Case("config-wrong-type", [], "config['seeds']: 'three' is not of type 'integer'", config={"seeds": "three"}),
