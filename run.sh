@@ -16,7 +16,10 @@ has_want() { "$1" -c "import sys; sys.exit(sys.version_info[:2] < tuple(map(int,
 pick_python() {
     if [ -n "${PYTHON:-}" ]; then echo "$PYTHON"; return; fi
     local c
-    for c in "python$WANT" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$WANT"*/bin/"python$WANT"; do
+    local roots="${PYENV_ROOT:-$HOME/.pyenv}"
+    if command -v pyenv >/dev/null 2>&1; then roots="$roots $(pyenv root 2>/dev/null || true)"; fi
+    # shellcheck disable=SC2086
+    for c in "python$WANT" $(for r in $roots; do echo "$r"/versions/"$WANT"*/bin/"python$WANT"; done); do
         if runs "$c"; then echo "$c"; return; fi
     done
     echo python3

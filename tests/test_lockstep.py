@@ -1,4 +1,4 @@
-"""Lockstep replay: the protocol, the comparison metrics, and real replays on NEST and NEURON."""
+"""Lockstep replay: the protocol, the comparison metrics, and real replays on NEST, NEURON and Brian 2."""
 
 from __future__ import annotations
 
@@ -180,19 +180,30 @@ def test_recording_round_trip(tmp_path):
 
 
 @pytest.mark.simulator
-def test_nest_and_neuron_replay_one_protocol_in_lockstep(tmp_path):
-    """The same inputs and weights on NEST and NEURON: spike counts agree to within one spike."""
+def test_three_simulators_replay_one_protocol_in_lockstep(tmp_path):
+    """The same inputs and weights on NEST, NEURON and Brian 2: spike counts agree to within one
+    spike, and the three-way vote names the simulator that differs."""
     save_weights(tmp_path / "weights.npz", _trained())
     run_cli("lockstep", "protocol", "--weights", str(tmp_path / "weights.npz"), "--windows", "24",
             "--noise-flips", "1", "--out", str(tmp_path / "protocol.npz"))
-    for name, backend in (("nest", "nest"), ("neuron", "neuron"), ("neuron2", "neuron")):
+    for name, backend in (("nest", "nest"), ("neuron", "neuron"), ("neuron2", "neuron"), ("brian2", "brian2")):
         run_cli("lockstep", "run", "--backend", backend, "--protocol", str(tmp_path / "protocol.npz"),
                 "--out", str(tmp_path / f"{name}.npz"))
     proc = run_cli("lockstep", "compare", str(tmp_path / "nest.npz"), str(tmp_path / "neuron.npz"),
+                   str(tmp_path / "brian2.npz"),
                    "--out", str(tmp_path / "agreement.json"), "--figure", str(tmp_path / "agreement.png"))
-    assert "lockstep nest vs neuron" in proc.stdout
+    assert "lockstep nest vs neuron" in proc.stdout and "lockstep neuron vs brian2" in proc.stdout
+    assert "lockstep majority: of 24 windows" in proc.stdout
     assert (tmp_path / "agreement.png").stat().st_size > 10_000
-    (across,) = json.loads((tmp_path / "agreement.json").read_text())["pairs"]
+    result = json.loads((tmp_path / "agreement.json").read_text())
+    across, nest_brian2, _ = result["pairs"]
+    # two exact integrators (NEST, Brian 2): the same inputs fire the same counts
+    assert (nest_brian2["a"], nest_brian2["b"]) == ("nest", "brian2")
+    assert nest_brian2["inputs"]["exact_match_rate"] == 1.0
+    assert nest_brian2["all"]["within_one_rate"] >= 0.98
+    vote = result["majority"]["all"]
+    assert len(vote["verdicts"]) == 24 and vote["no_majority"] + vote["all_agree"] + sum(vote["differs"].values()) == 24
+    assert vote["all_agree"] >= 18
     assert (across["a"], across["b"]) == ("nest", "neuron")
     assert across["outputs"]["neuron_windows"] == 24 * 4
     assert across["inputs"]["within_one_rate"] == 1.0
