@@ -175,7 +175,7 @@ def test_changed_parameter_reruns_only_what_depends_on_it(ci_run, overrides, exp
 
 
 @pytest.mark.parametrize("overrides, key", [
-    ({"backends": ["nest", "brian2"]}, "['backends'][1]"),
+    ({"backends": ["nest", "brian9"]}, "['backends'][1]"),
     ({"seeds": -1}, "['seeds']"),
     ({"bogus_key": 1}, "'bogus_key' was unexpected"),
     ({"seeds": "three"}, "['seeds']"),
