@@ -107,16 +107,19 @@ class FastBrian2Backend(Brian2Backend):
         self._i_offset = [g.variables["i_offset"].get_value() for g in (inputs, outputs)]
         self._resets = [(g.variables["v"].get_value(), g.variables["ie"].get_value(), g.variables["ii"].get_value())
                         for g in self._groups]
-        syn = net.plastic._brian2_synapses[0][0]
-        self._syn = syn
+        self._syn = net.plastic._brian2_synapses[0][0]
+        self._weights = None  #: (Brian's weight array, its (pre, post) index), taken at first use
         self._monitors = None  # PyNN creates its SpikeMonitors at the first run
         self._prepared = False  # Brian's code objects exist once the first run has prepared them
 
     def _weight_array(self):
-        # the synapses' arrays are dynamic: read them after Brian has built every connection
-        syn = self._syn
-        index = (np.asarray(syn.i[:], dtype=int), np.asarray(syn.j[:], dtype=int))
-        return syn.variables["weight"].get_value(), index
+        # the synapses' arrays are dynamic: taken once Brian has built every connection (the
+        # projection is built before any weight is written), then unchanged for the network's life
+        if self._weights is None:
+            syn = self._syn
+            index = (np.asarray(syn.i[:], dtype=int), np.asarray(syn.j[:], dtype=int))
+            self._weights = syn.variables["weight"].get_value(), index
+        return self._weights
 
     def reset_state(self, net) -> None:
         for v, ie, ii in self._resets:
