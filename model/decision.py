@@ -1,8 +1,11 @@
-"""How the network answers: the output with strictly the most spikes.
+"""How the network answers: the class whose group of outputs fires strictly the most spikes.
 
-A silent or tied network gives no answer (``-1``), and no answer is wrong: there is no
-"true negative" credit. Training, evaluation, lockstep comparison and the deployment
-bundle all decide with :func:`winner`.
+The outputs come in groups, ``k`` per class and in class order (outputs ``c*k`` to
+``c*k + k - 1`` answer for class ``c``; ``k = 1`` is one output per class). The answer is a
+vote: each group's spikes are summed and the group with strictly the most spikes gives the
+answer. A silent network or a tie between groups gives no answer (``-1``), and no answer is
+wrong: there is no "true negative" credit. Training, evaluation, emulation, lockstep
+comparison, NIR and the deployment bundle all decide with :func:`winner`.
 """
 
 from __future__ import annotations
@@ -19,16 +22,57 @@ def spike_counts(spikes: SpikeTimes) -> np.ndarray:
     return np.array([len(s) for s in spikes], dtype=int)
 
 
-def winner(counts: np.ndarray) -> int:
-    """Index of the output with strictly the most spikes, or -1 (silent or tied)."""
+def outputs_per_class(n_outputs: int, n_classes: int) -> int:
+    """``k``, the size of each class's group of outputs; ``ValueError`` unless the outputs
+    split evenly into ``n_classes`` groups."""
+    if n_classes < 1 or n_outputs < n_classes or n_outputs % n_classes:
+        raise ValueError(f"{n_outputs} outputs do not split into {n_classes} equal groups, one per class")
+    return n_outputs // n_classes
+
+
+def class_counts(counts: np.ndarray, k: int = 1) -> np.ndarray:
+    """Spikes per class: the counts of each group of ``k`` outputs summed (the vote)."""
     counts = np.asarray(counts)
-    if counts.size == 0 or counts.max() == 0:
+    if k == 1:
+        return counts
+    if counts.size % k:
+        raise ValueError(f"{counts.size} output counts do not split into groups of {k}")
+    return counts.reshape(-1, k).sum(axis=1)
+
+
+def winner(counts: np.ndarray, k: int = 1) -> int:
+    """The class whose group of ``k`` outputs fired strictly the most spikes, or -1 (silent
+    or tied). With ``k = 1`` the class is the output's index."""
+    votes = class_counts(counts, k)
+    if votes.size == 0 or votes.max() == 0:
         return -1
-    best = np.flatnonzero(counts == counts.max())
+    best = np.flatnonzero(votes == votes.max())
     return int(best[0]) if best.size == 1 else -1
 
 
-def answering(counts: np.ndarray) -> np.ndarray:
-    """Mask of the outputs that gave the answer: the most spikes, if any (several on a tie)."""
+def answering(counts: np.ndarray, k: int = 1) -> np.ndarray:
+    """Mask of the outputs that gave the answer: in the group(s) with the most spikes, the
+    output(s) with the most spikes of their group (several on a tie); none if all are silent."""
     counts = np.asarray(counts)
-    return (counts == counts.max(initial=0)) & (counts > 0)
+    votes = class_counts(counts, k)
+    top = (votes == votes.max(initial=0)) & (votes > 0)
+    if k == 1:
+        return top
+    groups = counts.reshape(-1, k)
+    best_in_group = groups == groups.max(axis=1, keepdims=True)
+    return (best_in_group & top[:, None]).ravel() & (counts > 0)
+
+
+def answering_output(counts: np.ndarray, k: int = 1) -> int:
+    """The one output that answered (the most spikes within the winning group), or -1 when
+    there is no answer or the winning group's top is tied."""
+    if winner(counts, k) < 0:
+        return -1
+    ans = np.flatnonzero(answering(counts, k))
+    return int(ans[0]) if ans.size == 1 else -1
+
+
+def output_names(labels: Sequence[str], k: int = 1) -> list[str]:
+    """A name per output neuron: its class's label, numbered within the group when ``k > 1``
+    (``3.0``, ``3.1``, ...)."""
+    return list(labels) if k == 1 else [f"{lab}.{i}" for lab in labels for i in range(k)]

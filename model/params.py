@@ -23,6 +23,8 @@ from typing import Any
 from snn_rl.model.text_input import MAX_PARAMS_BYTES, clip, excerpt, load_yaml
 
 INPUT_ENCODINGS = ("ones", "zeros", "on_off")
+#: how the initial weights are made (PlasticityParams.init_weights)
+INIT_WEIGHTS = ("drawn", "input_mean")
 #: when training runs its evaluation pass (TrainingParams.evaluate)
 EVALUATE_CHOICES = ("every", "clean")
 
@@ -43,6 +45,7 @@ LIMITS = {
     "network.inhibition_nA": "[0, 1000]",
     "network.delay_ms": "(0, 100]",
     "network.inhibition_delay_ms": "(0, 100]",
+    "network.outputs_per_class": "[1, 1000]",
     "network.cell.cm": "(0, 1000]",
     "network.cell.tau_m": "(0, 10000]",
     "network.cell.v_rest": "[-200, 100]",
@@ -72,6 +75,12 @@ LIMITS = {
     "plasticity.unsupervised_rate_nA": "[0, 100]",
     "plasticity.w_min_nA": "[0, 100]",
     "plasticity.w_max_nA": "[0, 100]",
+    "plasticity.weight_norm_nA": "[0, 100]",
+    "plasticity.conscience": "[0, 1000]",
+    "plasticity.pull_floor": "[0, 1]",
+    "plasticity.push_rate": "[0, 1]",
+    "plasticity.rate_decay": "(0, 1]",
+    "plasticity.suppress_nA": "[0, 100]",
     "training.max_epochs": "[1, 100000]",
     "training.min_winner_spikes": "[0, 1000]",
     "training.max_winner_spikes": "[0, 1000]",
@@ -128,6 +137,9 @@ class NetworkParams:
     inhibition_nA: float = 10.0  #: lateral inhibition between outputs (magnitude), nA
     delay_ms: float = 1.0  #: delay of the input -> output connections, ms
     inhibition_delay_ms: float = 1.0  #: delay of the lateral inhibition, ms (SpiNNaker: a whole number of 1 ms steps)
+    #: output neurons per class (K): the class whose group fires the most spikes answers
+    #: (model/decision.py); 1 is one output per class. Lateral inhibition spans all outputs
+    outputs_per_class: int = 1
     cell: CellParams = field(default_factory=CellParams)
 
 
@@ -161,6 +173,21 @@ class PlasticityParams:
     unsupervised_rate_nA: float = 0.05  #: STDP step of the unsupervised rule per unit eligibility, nA
     w_min_nA: float = 0.0  #: lower weight bound, nA
     w_max_nA: float = 3.0  #: upper weight bound, nA
+    #: with > 0, every output's weights scaled to this Euclidean norm (nA) instead of weight_sum_nA
+    weight_norm_nA: float = 0.0
+    #: the initial weights: "drawn" (uniform in network.w_init_*), or "input_mean": the mean input
+    #: pattern of the training images (no labels) plus the drawn weights, every output alike but
+    #: for the draw
+    init_weights: str = "drawn"
+    #: rule "groups": a rewarded group's credit goes to its output with the largest input drive
+    #: minus conscience x (its share of the group's credit - 1/K): no output hogs the class
+    conscience: float = 4.0
+    pull_floor: float = 0.02  #: rule "groups": smallest pull of a credited output towards the image
+    push_rate: float = 0.1  #: rule "groups": push of an output that answered wrong away from the image
+    rate_decay: float = 0.6  #: rule "groups": pull floor and push shrink by this factor every epoch
+    #: rule "groups": current into every output of a group that answered wrong, while the image
+    #: is shown again (the network's next choice answers), nA
+    suppress_nA: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -265,24 +292,35 @@ class Params:
                              f"({n.cell.v_thresh:g} mV)")
         if not n.w_init_min_nA <= n.w_init_max_nA:
             raise ValueError("network.w_init_min_nA must not exceed network.w_init_max_nA")
-        from snn_rl.model.rules import REGISTRY  # the registry imports no rule until one is used
-
-        if p.rule not in REGISTRY:
-            raise ValueError(f"plasticity.rule must be one of {', '.join(REGISTRY)}, got {excerpt(p.rule, 40)}")
-        if p.explore_on not in ("any", "wrong"):
-            raise ValueError(f"plasticity.explore_on must be 'any' or 'wrong', got {excerpt(p.explore_on, 40)}")
-        if p.expectation not in ("class", "output"):
-            raise ValueError(f"plasticity.expectation must be 'class' or 'output', got {excerpt(p.expectation, 40)}")
-        if p.credit not in ("all", "answer"):
-            raise ValueError(f"plasticity.credit must be 'all' or 'answer', got {excerpt(p.credit, 40)}")
-        if not p.w_min_nA <= p.w_max_nA:
-            raise ValueError("plasticity.w_min_nA must not exceed plasticity.w_max_nA")
+        self._validate_rule()
         if t.evaluate not in EVALUATE_CHOICES:
             raise ValueError(f"training.evaluate must be one of {', '.join(EVALUATE_CHOICES)}, "
                              f"got {excerpt(t.evaluate, 40)}")
         if t.min_winner_spikes > t.max_winner_spikes:
             raise ValueError(f"training.min_winner_spikes ({t.min_winner_spikes}) must not exceed "
                              f"training.max_winner_spikes ({t.max_winner_spikes})")
+
+    def _validate_rule(self) -> None:
+        """The plasticity section's choices known, its bounds ordered, the rule fit for the network."""
+        from snn_rl.model.rules import REGISTRY  # the registry imports no rule until one is used
+
+        n, p = self.network, self.plasticity
+        if p.rule not in REGISTRY:
+            raise ValueError(f"plasticity.rule must be one of {', '.join(REGISTRY)}, got {excerpt(p.rule, 40)}")
+        if p.explore_on not in ("any", "wrong"):
+            raise ValueError(f"plasticity.explore_on must be 'any' or 'wrong', got {excerpt(p.explore_on, 40)}")
+        if p.expectation not in ("class", "output"):
+            raise ValueError(f"plasticity.expectation must be 'class' or 'output', got {excerpt(p.expectation, 40)}")
+        if p.init_weights not in INIT_WEIGHTS:
+            raise ValueError(f"plasticity.init_weights must be one of {', '.join(INIT_WEIGHTS)}, "
+                             f"got {excerpt(p.init_weights, 40)}")
+        if p.credit not in ("all", "answer"):
+            raise ValueError(f"plasticity.credit must be 'all' or 'answer', got {excerpt(p.credit, 40)}")
+        if p.rule == "unsupervised" and n.outputs_per_class != 1:
+            raise ValueError("plasticity.rule unsupervised names one output per class after each evaluation; "
+                             f"it needs network.outputs_per_class 1, got {n.outputs_per_class}")
+        if not p.w_min_nA <= p.w_max_nA:
+            raise ValueError("plasticity.w_min_nA must not exceed plasticity.w_max_nA")
 
 
 #: the unit of a parameter, by the end of its name (or its whole name in the cell)
@@ -321,6 +359,7 @@ def describe_parameters(params: "Params") -> list[dict[str, Any]]:
 #: the choices of every string parameter (plasticity.rule: the rule registry's names)
 CHOICES = {"network.input_encoding": INPUT_ENCODINGS, "plasticity.expectation": ("class", "output"),
            "plasticity.credit": ("all", "answer"), "plasticity.explore_on": ("any", "wrong"),
+           "plasticity.init_weights": INIT_WEIGHTS,
            "training.evaluate": EVALUATE_CHOICES}
 
 

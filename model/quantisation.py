@@ -109,8 +109,10 @@ class NetworkQuantisation:
         return 1.0 / weight_scale(self.inhibitory_shift)
 
     def zero_list(self, labels: tuple[str, ...] | list[str]) -> list[dict]:
-        """Every weight that rounds to zero, as ``{"input", "output", "label"}`` entries."""
-        return [{"input": int(i), "output": int(j), "label": str(labels[j])}
+        """Every weight that rounds to zero, as ``{"input", "output", "label"}`` entries (the
+        label of the class whose group holds the output)."""
+        k = max(1, self.rounded_to_zero.shape[1] // max(1, len(labels)))
+        return [{"input": int(i), "output": int(j), "label": str(labels[j // k])}
                 for i, j in zip(*np.nonzero(self.rounded_to_zero))]
 
     def summary(self, weights_nA: np.ndarray, labels: tuple[str, ...] | list[str]) -> dict:

@@ -7,7 +7,9 @@ unit-testable without a simulator.
 
 - ``reward``: host-side reward-modulated STDP (:mod:`.reward`);
 - ``unsupervised``: the original work's pair STDP under winner-take-all, no reward
-  (:mod:`.unsupervised`).
+  (:mod:`.unsupervised`);
+- ``groups``: reward-gated competitive learning for K outputs per class with a vote
+  (:mod:`.groups`).
 
 A new rule is a module with a class following the protocol and one line in
 :data:`REGISTRY`; its modules are imported only when the rule is used.
@@ -21,6 +23,7 @@ import importlib
 REGISTRY = {
     "reward": "snn_rl.model.rules.reward:RewardRule",
     "unsupervised": "snn_rl.model.rules.unsupervised:UnsupervisedRule",
+    "groups": "snn_rl.model.rules.groups:GroupsRule",
 }
 
 
@@ -28,11 +31,12 @@ def names() -> list[str]:
     return list(REGISTRY)
 
 
-def create(p):
-    """The rule that ``p`` (:class:`~snn_rl.model.params.PlasticityParams`) names, set up with ``p``."""
+def create(p, outputs_per_class: int = 1):
+    """The rule that ``p`` (:class:`~snn_rl.model.params.PlasticityParams`) names, set up with
+    ``p`` for a network of ``outputs_per_class`` outputs per class."""
     try:
         target = REGISTRY[p.rule]
     except KeyError:
         raise ValueError(f"plasticity.rule must be one of {', '.join(REGISTRY)}, got {p.rule!r}") from None
     module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)(p)
+    return getattr(importlib.import_module(module), cls)(p, outputs_per_class)

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snn_rl.model.decision import SpikeTimes, answering, spike_counts, winner
+from snn_rl.model.decision import SpikeTimes, answering, answering_output, spike_counts, winner
 from snn_rl.model.params import PlasticityParams
 from snn_rl.model.rules.base import RuleDefaults, RuleState, StepResult, Update
 from snn_rl.model.rules.stdp import eligibility, normalise, rescale_columns
@@ -58,11 +58,12 @@ def reward_error(r: float, baseline: np.ndarray, target: int) -> float:
     return float(r - baseline[target])
 
 
-def output_reward_error(r: float, success: np.ndarray, counts: np.ndarray, p: PlasticityParams) -> float:
+def output_reward_error(r: float, success: np.ndarray, counts: np.ndarray, p: PlasticityParams, k: int = 1) -> float:
     """Reward minus what the answering output(s) expect: their running reward when they
     answered, mapped onto ``[reward_wrong, reward_correct]``. Label-free: an output that is
-    usually right when it answers is punished hard for a wrong answer, a new one is not."""
-    ans = answering(counts)
+    usually right when it answers is punished hard for a wrong answer, a new one is not.
+    ``k``: outputs per class (:mod:`~snn_rl.model.decision`)."""
+    ans = answering(counts, k)
     if not ans.any():
         return float(r - p.reward_wrong) if r != p.reward_wrong else 0.0
     s = float(np.mean(np.asarray(success)[ans]))
@@ -87,12 +88,14 @@ def update_weights(
     p: PlasticityParams,
     nudge: np.ndarray | None = None,
     explored: int = -1,
+    k: int = 1,
 ) -> np.ndarray:
     """The new weight matrix (nA), shape ``(n_pre, n_post)``; ``weights`` is not changed.
 
     ``pre_active`` is 1.0 for inputs that spiked in the window, ``post_counts`` the output
-    spike counts, ``nudge`` one draw in [0, 1) per output (exploration on wrong answers),
-    ``explored`` the output the host biased in this presentation (-1: none).
+    spike counts, ``winning`` the output that answered (-1: none), ``nudge`` one draw in
+    [0, 1) per output (exploration on wrong answers), ``explored`` the output the host biased
+    in this presentation (-1: none), ``k`` the outputs per class.
 
     With ``p.credit == "answer"`` the reward term changes only the answering outputs (in a
     tie that includes the explored output, only that one). With ``p.weight_sum_nA > 0`` every
@@ -104,7 +107,7 @@ def update_weights(
     post_counts = np.asarray(post_counts)
     delta = p.learning_rate_nA * error * elig
     if p.credit == "answer":
-        credited = answering(post_counts)
+        credited = answering(post_counts, k)
         if explored >= 0 and credited[explored]:
             # the reward judges the action the host forced: a tie partner is not blamed
             credited = np.arange(credited.size) == explored
@@ -162,26 +165,31 @@ def plasticity_step(
     nudge: np.ndarray,
     explored: int = -1,
     success: np.ndarray | None = None,
+    k: int = 1,
 ) -> StepResult:
     """Eligibility, reward, baseline and weight update for one presentation.
 
     ``explored``: the output that got the exploration bias, or -1. ``success``: each output's
     running reward when it answered (:func:`update_success`), the expected reward when
-    ``p.expectation == "output"``."""
+    ``p.expectation == "output"``. ``k``: outputs per class; the answer is the class of the
+    group that fired the most (:func:`~snn_rl.model.decision.winner`), the answering output
+    the one that fired the most in that group."""
     counts = spike_counts(post)
-    win = winner(counts)
+    win = winner(counts, k)
+    out = answering_output(counts, k) if k > 1 else win
     r = reward(win, target, p)
     if p.expectation == "output":
-        err = output_reward_error(r, np.zeros(len(counts)) if success is None else success, counts, p)
+        err = output_reward_error(r, np.zeros(len(counts)) if success is None else success, counts, p, k)
     else:
         err = reward_error(r, baseline, target)
     elig = eligibility(pre, post, p.tau_plus_ms, p.tau_minus_ms, p.a_plus, p.a_minus)
     pre_active = (spike_counts(pre) > 0).astype(float)
-    new_w = update_weights(weights, elig, err, pre_active, counts, win, win == target, p, nudge, explored)
+    new_w = update_weights(weights, elig, err, pre_active, counts, out, win == target, p, nudge, explored, k)
     return StepResult(
         weights=new_w,
         baseline=update_baseline(baseline, target, r, p),
         winner=win,
+        output=out,
         reward=r,
         reward_error=err,
         counts=counts,
@@ -204,13 +212,13 @@ class RewardRule(RuleDefaults):
             return choose_exploration(state["success"], self.p, rng)
         return -1
 
-    def output_bias(self, explored: int, n_outputs: int) -> np.ndarray | None:
+    def output_bias(self, explored: int, n_outputs: int, state: RuleState | None = None) -> np.ndarray | None:
         return None if explored < 0 else self.p.explore_bias_nA * (np.arange(n_outputs) == explored)
 
     def update(self, weights, state, pre, post, target, nudge, explored) -> Update:
         step = plasticity_step(weights, state["baseline"], pre, post, target, self.p,
-                               nudge=nudge, explored=explored, success=state["success"])
-        success = update_success(state["success"], step.winner, step.reward, self.p)
+                               nudge=nudge, explored=explored, success=state["success"], k=self.k)
+        success = update_success(state["success"], step.output, step.reward, self.p)
         return Update(weights=step.weights, state={"baseline": step.baseline, "success": success},
                       winner=step.winner, reward=step.reward, rewarded=step.reward == self.p.reward_correct)
 

@@ -47,13 +47,16 @@ def eligibility(
 
 
 def normalise(weights: np.ndarray, p) -> np.ndarray:
-    """With ``p.weight_sum_nA > 0``, every output's weights scaled to that sum (nA), else as is.
+    """With ``p.weight_sum_nA > 0``, every output's weights scaled to that sum (nA), else as is
+    (with ``p.weight_norm_nA > 0``: to that Euclidean norm instead, :func:`l2_columns`).
 
     Fixing each output's summed input weight fixes its excitability: learning can only decide
     which inputs carry the weight, so no output can grow to answer everything or fall silent.
     An all-zero column stays zero. (Scaling can lift a weight above ``w_max_nA``; with the
     sums used here, 6.5-8 nA over 15 or more inputs, it does not.)
     """
+    if p.weight_norm_nA > 0:
+        return l2_columns(weights, p.weight_norm_nA)
     if p.weight_sum_nA <= 0:
         return weights
     n = weights.shape[1]
@@ -65,3 +68,9 @@ def rescale_columns(w: np.ndarray, sums: np.ndarray, changed: np.ndarray) -> np.
     have = w.sum(axis=0)
     scale = np.where(changed & (have > 0), sums / np.where(have > 0, have, 1.0), 1.0)
     return w * scale[None, :]
+
+
+def l2_columns(w: np.ndarray, norm: float) -> np.ndarray:
+    """Every column scaled to Euclidean norm ``norm``; an all-zero column stays zero."""
+    have = np.linalg.norm(w, axis=0)
+    return w * np.where(have > 0, norm / np.where(have > 0, have, 1.0), 1.0)[None, :]

@@ -63,6 +63,7 @@ def unsupervised_step(
         weights=normalise(np.clip(new + extra, p.w_min_nA, p.w_max_nA), p),
         baseline=np.asarray(baseline, dtype=float),
         winner=win,
+        output=win,
         reward=0.0,
         reward_error=0.0,
         counts=counts,

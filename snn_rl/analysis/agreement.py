@@ -61,8 +61,8 @@ def compare(a: Recording, b: Recording, tau_ms: float = 10.0) -> dict:
     per ``window_ms`` (Hz). ``van_rossum_*`` use Elephant's van Rossum distance with time
     constant ``tau_ms`` (ms). ``b_minus_a_spike_time_ms`` is the mean time difference of
     corresponding spikes in neuron-windows with equal counts (negative: ``b`` fires
-    earlier). ``winner_agreement`` is the fraction of windows in which the same output
-    neuron wins (or none does) on both backends.
+    earlier). ``winner_agreement`` is the fraction of windows in which the same class
+    wins the vote (or none does) on both backends.
     """
     if a.protocol_digest != b.protocol_digest:
         raise ValueError(f"recordings of {a.backend} and {b.backend} replay different protocols")
@@ -84,8 +84,9 @@ def compare(a: Recording, b: Recording, tau_ms: float = 10.0) -> dict:
     shifts = np.concatenate(shifts) if shifts else np.zeros(0)
     result["b_minus_a_spike_time_ms"] = float(shifts.mean()) if shifts.size else None
     result["equal_count_spikes"] = int(shifts.size)
-    wa = np.array([winner(c[n_in:]) for c in ca])
-    wb = np.array([winner(c[n_in:]) for c in cb])
+    k = a.outputs_per_class  # the answer is the group vote (model/decision.py)
+    wa = np.array([winner(c[n_in:], k) for c in ca])
+    wb = np.array([winner(c[n_in:], k) for c in cb])
     result["winner_agreement"] = float(np.mean(wa == wb))
     result["per_window"] = {
         "exact_match_rate": np.mean(ca == cb, axis=1).tolist(),

@@ -17,6 +17,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from snn_rl.model.decision import output_names, outputs_per_class
+
 
 def _subplots(*grid: int, figsize: tuple[float, float], layout: str | None = None, **kwargs):
     """A figure and its axes, as ``pyplot.subplots`` gives them, without pyplot."""
@@ -36,20 +38,26 @@ def save_figure(fig, path: Path) -> None:
 def raster(evaluation, presentation_ms: float, path: Path, title: str = "") -> None:
     """Output spikes over consecutive test presentations, one row per output neuron.
 
-    Success looks like a diagonal: each character's own neuron bursts while it is shown.
+    Success looks like a diagonal: each character's own neuron (or group of neurons) bursts
+    while it is shown.
     """
     labels = evaluation.labels
-    n = len(labels)
-    fig, ax = _subplots(figsize=(max(6, 0.35 * len(evaluation.targets) + 2), max(2.5, 0.3 * n + 1)))
+    k = evaluation.k
+    n = len(labels) * k
+    fig, ax = _subplots(figsize=(max(6, 0.35 * len(evaluation.targets) + 2), max(2.5, (0.3 if k == 1 else 0.1) * n + 1)))
     for k, (target, answer, trains) in enumerate(zip(evaluation.targets, evaluation.answers, evaluation.output_spikes)):
         t0 = k * presentation_ms
         ax.axvspan(t0, t0 + presentation_ms, color="0.93" if k % 2 else "white", zorder=0)
-        ax.add_patch(Rectangle((t0, target - 0.45), presentation_ms, 0.9, color="tab:green" if answer == target else "tab:red", alpha=0.15, zorder=1))
+        ax.add_patch(Rectangle((t0, target * k - 0.45), presentation_ms, k - 0.1,
+                               color="tab:green" if answer == target else "tab:red", alpha=0.15, zorder=1))
         for j, times in enumerate(trains):
             ax.vlines(t0 + np.asarray(times), j - 0.35, j + 0.35, color="k", lw=1.2, zorder=2)
     ticks = [k * presentation_ms + presentation_ms / 2 for k in range(len(evaluation.targets))]
     ax.set_xticks(ticks, [labels[t] for t in evaluation.targets], fontsize=8)
-    ax.set_yticks(range(n), [f"out {lab}" for lab in labels], fontsize=8)
+    if k == 1:
+        ax.set_yticks(range(n), [f"out {lab}" for lab in labels], fontsize=8)
+    else:  # one tick per group of k outputs
+        ax.set_yticks([c * k + (k - 1) / 2 for c in range(len(labels))], [f"group {lab}" for lab in labels], fontsize=8)
     ax.set_ylim(-0.6, n - 0.4)
     ax.invert_yaxis()
     ax.set_xlim(0, len(evaluation.targets) * presentation_ms)
@@ -77,22 +85,39 @@ def learning_curve(history: list[dict], path: Path, title: str = "") -> None:
 
 
 def weight_grids(weights: np.ndarray, labels, image_shape, encoding: str, path: Path, title: str = "") -> None:
-    """Each output neuron's incoming weights drawn as the pixel grid (one panel per channel)."""
+    """Each output neuron's incoming weights drawn as the pixel grid (one panel per channel);
+    with several outputs per class, one row per class and its outputs side by side (the
+    ON and OFF grids of an output next to each other)."""
     rows, cols = image_shape
     n_pix = rows * cols
     channels = ["ON (1s)", "OFF (0s)"] if encoding == "on_off" else [{"ones": "pixel = 1", "zeros": "pixel = 0"}[encoding]]
-    n = len(labels)
-    fig, axes = _subplots(len(channels), n, figsize=(max(4, 0.8 * n), 1.6 * len(channels) + 0.6), squeeze=False)
+    k = outputs_per_class(weights.shape[1], len(labels))
     vmax = max(float(np.max(weights)), 1e-9)
-    for c, name in enumerate(channels):
-        for j, lab in enumerate(labels):
-            ax = axes[c, j]
-            im = ax.imshow(weights[c * n_pix:(c + 1) * n_pix, j].reshape(rows, cols), cmap="viridis", vmin=0, vmax=vmax)
+    if k > 1:
+        fig, axes = _subplots(len(labels), k, figsize=(0.5 * k * len(channels) + 1.5, 0.55 * len(labels) + 0.8),
+                              squeeze=False)
+        gap = np.full((rows, 1), np.nan)
+        for j in range(weights.shape[1]):
+            grids = [weights[c * n_pix:(c + 1) * n_pix, j].reshape(rows, cols) for c in range(len(channels))]
+            ax = axes[j // k, j % k]
+            im = ax.imshow(np.hstack([g if i == 0 else np.hstack([gap, g]) for i, g in enumerate(grids)]),
+                           cmap="viridis", vmin=0, vmax=vmax)
             ax.set_xticks([])
             ax.set_yticks([])
-            if c == 0:
-                ax.set_title(lab, fontsize=9)
-        axes[c, 0].set_ylabel(name, fontsize=8)
+        for c, lab in enumerate(labels):
+            axes[c, 0].set_ylabel(lab, fontsize=8, rotation=0, ha="right", va="center")
+    else:
+        fig, axes = _subplots(len(channels), len(labels), figsize=(max(4, 0.8 * len(labels)), 1.6 * len(channels) + 0.6),
+                              squeeze=False)
+        for c, name in enumerate(channels):
+            for j, lab in enumerate(labels):
+                ax = axes[c, j]
+                im = ax.imshow(weights[c * n_pix:(c + 1) * n_pix, j].reshape(rows, cols), cmap="viridis", vmin=0, vmax=vmax)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if c == 0:
+                    ax.set_title(lab, fontsize=9)
+            axes[c, 0].set_ylabel(name, fontsize=8)
     fig.colorbar(im, ax=axes, shrink=0.8, label="weight (nA)")
     fig.suptitle(title)
     save_figure(fig, path)
@@ -134,13 +159,15 @@ def weight_panels(trained: dict, backends: list[str], seeds: list[int], path: Pa
     first = trained[keys[0]]
     rows, cols = first.image_shape
     n_pix = rows * cols
-    n_out = len(first.labels)
+    n_out = first.weights.shape[1]
+    names = output_names(first.labels, outputs_per_class(n_out, len(first.labels)))
     vmax = max(float(t.weights.max()) for t in trained.values()) or 1.0
-    fig, axes = _subplots(len(keys), n_out, figsize=(0.75 * n_out * (2 if first.input_encoding == "on_off" else 1) + 1.5,
+    panel = min(0.75, 30.0 / n_out)  # inches per output: 100 outputs stay within about 60 inches
+    fig, axes = _subplots(len(keys), n_out, figsize=(panel * n_out * (2 if first.input_encoding == "on_off" else 1) + 1.5,
                                                       1.25 * len(keys) + 0.6), squeeze=False)
     for r, key in enumerate(keys):
         t = trained[key]
-        for j, label in enumerate(t.labels):
+        for j, label in enumerate(names):
             grids = [t.weights[c * n_pix:(c + 1) * n_pix, j].reshape(rows, cols)
                      for c in range(t.weights.shape[0] // n_pix)]
             gap = np.full((rows, 1), np.nan)
@@ -215,7 +242,8 @@ def lockstep_figure(recordings, pairs: list[dict], path: Path, windows_shown: in
     """
     fig, (ax, bx) = _subplots(1, 2, figsize=(12, 3.4), gridspec_kw={"width_ratios": [2.4, 1]})
     first = recordings[0]
-    n_out = len(first.labels)
+    n_out = first.n_outputs
+    names = output_names(first.labels, outputs_per_class(n_out, len(first.labels)))
     shown = min(windows_shown, first.n_windows)
     colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, rec in enumerate(recordings):
@@ -227,7 +255,7 @@ def lockstep_figure(recordings, pairs: list[dict], path: Path, windows_shown: in
                           lw=1.2, label=rec.backend if w == 0 and j == 0 else None)
     for w in range(shown):
         ax.axvspan(w * first.presentation_ms, w * first.presentation_ms + first.window_ms, color="0.94", zorder=0)
-    ax.set_yticks(range(n_out), [f"out {lab}" for lab in first.labels], fontsize=8)
+    ax.set_yticks(range(n_out), [f"out {name}" for name in names], fontsize=8 if n_out <= 30 else 4)
     ax.invert_yaxis()
     ax.set_xlim(0, shown * first.presentation_ms)
     ax.set_xlabel("time (ms); grey: input on")

@@ -59,11 +59,12 @@ def schedule(net, images):
     return order, np.array(times), np.array(amps).T
 
 
-def winner(counts):
-    """The output with strictly the most spikes, or -1 (silent or tied)."""
-    counts = np.asarray(counts)
-    best = np.flatnonzero(counts == counts.max())
-    return int(best[0]) if counts.max() > 0 and best.size == 1 else -1
+def winner(counts, k=1):
+    """The class whose group of ``k`` outputs (outputs ``c*k`` .. ``c*k + k - 1`` for class ``c``)
+    fired strictly the most spikes, or -1 (silent or tied): the project's vote."""
+    votes = np.asarray(counts).reshape(-1, k).sum(axis=1)
+    best = np.flatnonzero(votes == votes.max())
+    return int(best[0]) if votes.max() > 0 and best.size == 1 else -1
 
 
 def build(sim, net, step_times=None, step_amps=None):
@@ -137,7 +138,8 @@ def main(argv):
     counts = count_spikes(outputs.get_data("spikes").segments[0].spiketrains, len(order), period)
     sim.end()
 
-    answers = [winner(c) for c in counts]
+    k = counts.shape[1] // len(labels)  # outputs per class
+    answers = [winner(c, k) for c in counts]
     results.update({
         "targets": order, "answers": answers, "output_spike_counts": counts.tolist(),
         "accuracy": None if results.get("virtual_board") else float(np.mean(np.array(answers) == np.array(order))),

@@ -56,7 +56,7 @@ def diagnose(labels, float_ev, coarse_ev, chip_ev, zeros: list[dict]) -> list[di
             "answers": {k: ["-" if a < 0 else labels[a] for a in v] for k, v in answers.items()},
             "emulated_spike_counts": [chip_ev.counts[k].tolist() for k in idx],
             "float_spike_counts": [float_ev.counts[k].tolist() for k in idx],
-            "weights_to_its_neuron_rounded_to_zero": sum(z["output"] == c for z in zeros),
+            "weights_to_its_neuron_rounded_to_zero": sum(z["label"] == label for z in zeros),
         })
     return broken
 

@@ -154,8 +154,10 @@ def _metadata(trained: TrainedWeights, params: Params, dataset: Dataset, delays:
         "delays": delays,
         "input_channels": f"{rows * cols} pixels of a {rows} x {cols} image in row order, then 1 window channel: "
                           "1 while the character is shown, 0 in the rest gap",
-        "output_channels": "one output neuron per class, in the order of labels; the answer is the output with "
-                           "strictly the most spikes over window and rest gap",
+        "output_channels": f"{trained.outputs_per_class} output neuron(s) per class, in groups in the order of "
+                           "labels; the answer is the class whose group fires strictly the most spikes over window "
+                           "and rest gap",
+        "outputs_per_class": trained.outputs_per_class,
         "presentation": {"window_ms": n.window_ms, "rest_ms": n.rest_ms, "timestep_ms": n.timestep_ms},
         "labels": list(trained.labels),
         "image_shape": list(trained.image_shape),
@@ -226,8 +228,9 @@ def read_graph(graph, where: str = "graph") -> ImportedNetwork:
     nodes = graph.nodes
     labels, image_shape, encoding = tuple(meta["labels"]), tuple(meta["image_shape"]), meta["input_encoding"]
     weights = np.asarray(nodes["plastic"].weight, dtype=float).T.copy()
-    if len(labels) != weights.shape[1]:
-        raise InputError(f"{where}: {weights.shape[1]} output neurons for {len(labels)} labels")
+    if not labels or weights.shape[1] % len(labels) or weights.shape[1] == 0:
+        raise InputError(f"{where}: {weights.shape[1]} output neurons do not split into one equal group "
+                         f"per label ({len(labels)} labels)")
     network, scale = _network_from_nodes(nodes, recorded, where)
     network["input_encoding"] = encoding
     gains = _gains_from_drive(nodes, recorded, meta, network["cell"]["tau_m"] / network["cell"]["cm"], where)

@@ -33,7 +33,7 @@ from snn_rl.experiments.provenance import provenance
 from snn_rl.experiments.runs import load_run
 from snn_rl.experiments.storage import WEIGHTS_FILE, atomic_path, save_weights, write_json
 from snn_rl.model.dataset import BUILTIN, DIGITS, Dataset, as_dataset
-from snn_rl.model.decision import winner
+from snn_rl.model.decision import outputs_per_class, winner
 from snn_rl.deployment import nir_graph
 from snn_rl.deployment.emulation import evaluate_on
 from snn_rl.deployment.nir_graph import ImportedNetwork, read_file, require_nir
@@ -212,11 +212,11 @@ def diagnose(labels, consumer: Evaluation, reference: Evaluation, no_refrac: Eva
 
 def _as_evaluation(trains: list[list[np.ndarray]], dataset: Dataset) -> Evaluation:
     """The consumer's spikes, one presentation per character, as an evaluation."""
-    ev = Evaluation(labels=dataset.labels)
+    ev = Evaluation(labels=dataset.labels, k=outputs_per_class(len(trains[0]), len(dataset.labels)))
     for c, post in enumerate(trains):
         counts = np.array([len(t) for t in post], dtype=int)
         ev.targets.append(c)
-        ev.answers.append(winner(counts))
+        ev.answers.append(winner(counts, ev.k))
         ev.counts.append(counts)
         ev.output_spikes.append(post)
     return ev

@@ -1,7 +1,8 @@
 """Evaluation with plasticity off, and :func:`test`, the API call that tests trained weights.
 
-Each character is presented ``repeats`` times; the answer is the output neuron with strictly
-the most spikes (:func:`snn_rl.model.decision.winner`). A silent or tied network gives no
+Each character is presented ``repeats`` times; the answer is the class whose group of output
+neurons fired strictly the most spikes (:func:`snn_rl.model.decision.winner`; one output per
+class by default). A silent or tied network gives no
 answer, and no answer is wrong: there is no "true negative" credit. Presentations are reset
 to rest first, so without input noise the repeats of a character give identical spikes (they
 keep the original's 12-presentation count for A-D comparable).
@@ -24,7 +25,7 @@ from snn_rl.experiments.provenance import provenance
 from snn_rl.experiments.runs import load_trained
 from snn_rl.experiments.storage import WEIGHTS_FILE, write_json
 from snn_rl.model.dataset import Dataset, as_dataset, encode, flip_pixels
-from snn_rl.model.decision import winner
+from snn_rl.model.decision import class_counts, output_names, outputs_per_class, winner
 from snn_rl.model.network import CharacterNetwork
 from snn_rl.model.params import Params, TrainingParams
 
@@ -35,9 +36,15 @@ class Evaluation:
 
     labels: tuple[str, ...]
     targets: list[int] = field(default_factory=list)
-    answers: list[int] = field(default_factory=list)  #: winning output, -1 = none
-    counts: list[np.ndarray] = field(default_factory=list)  #: output spike counts
+    answers: list[int] = field(default_factory=list)  #: the class answered, -1 = none
+    counts: list[np.ndarray] = field(default_factory=list)  #: spike counts per output neuron
     output_spikes: list[list[np.ndarray]] = field(default_factory=list)  #: ms from onset
+    k: int = 1  #: output neurons per class (the answer is the group vote)
+
+    def votes(self) -> np.ndarray:
+        """Spikes per class and presentation, shape ``(n_presentations, n_classes)``: each
+        group of ``k`` outputs summed."""
+        return np.array([class_counts(c, self.k) for c in self.counts]).reshape(len(self.counts), len(self.labels))
 
     @property
     def accuracy(self) -> float:
@@ -52,12 +59,12 @@ class Evaluation:
         return confusion_matrix(self.targets, answered, labels=list(range(n + 1)))[:n]
 
     def target_spike_counts(self) -> np.ndarray:
-        """Spikes of the right neuron per presentation."""
-        return np.array([c[t] for c, t in zip(self.counts, self.targets)])
+        """Spikes of the right class's output(s) per presentation."""
+        return np.array([v[t] for v, t in zip(self.votes(), self.targets)], dtype=int)
 
     def max_other_spike_counts(self) -> np.ndarray:
-        """Most spikes of any wrong neuron per presentation."""
-        return np.array([np.delete(c, t).max(initial=0) for c, t in zip(self.counts, self.targets)])
+        """Most spikes of any wrong class's output(s) per presentation."""
+        return np.array([np.delete(v, t).max(initial=0) for v, t in zip(self.votes(), self.targets)], dtype=int)
 
     def margins(self) -> np.ndarray:
         """Decision margin per presentation: the right neuron's spikes minus the most spikes of
@@ -65,8 +72,8 @@ class Evaluation:
         return self.target_spike_counts() - self.max_other_spike_counts()
 
     def winner_spike_counts(self) -> np.ndarray:
-        """Spikes of the winning neuron per presentation (0 when there is none)."""
-        return np.array([c[a] if a >= 0 else 0 for c, a in zip(self.counts, self.answers)])
+        """Spikes of the winning class's output(s) per presentation (0 when there is none)."""
+        return np.array([v[a] if a >= 0 else 0 for v, a in zip(self.votes(), self.answers)])
 
     def meets_criterion(self, t: TrainingParams) -> bool:
         """Every presentation right by at least the margin, the right neuron within the spike
@@ -83,6 +90,8 @@ class Evaluation:
     def relabelled(self, order: np.ndarray) -> "Evaluation":
         """The evaluation as it reads once output ``order[c]`` is renamed to class ``c``."""
         order = np.asarray(order)
+        if self.k != 1:
+            raise ValueError("outputs are renamed one per class; this network has several per class")
         out = Evaluation(labels=self.labels, targets=list(self.targets))
         for counts, spikes in zip(self.counts, self.output_spikes):
             c = np.asarray(counts)[order]
@@ -96,6 +105,7 @@ class Evaluation:
             "accuracy": self.accuracy,
             "n_presentations": len(self.targets),
             "labels": list(self.labels),
+            "outputs_per_class": self.k,
             "confusion": self.confusion().tolist(),
             "confusion_columns": list(self.labels) + ["none"],
             "mean_winner_spikes": float(self.winner_spike_counts().mean()),
@@ -127,14 +137,14 @@ def evaluate(
         raise ValueError(f"repeats must be at least 1, got {repeats}")
     if noise_flips and rng is None:
         raise ValueError("noise_flips needs an rng")
-    ev = Evaluation(labels=dataset.labels)
+    ev = Evaluation(labels=dataset.labels, k=outputs_per_class(net.shape[1], len(dataset.labels)))
     for cls, image in zip(dataset.targets.tolist(), dataset.images):
         for _ in range(repeats):
             shown = flip_pixels(image, noise_flips, rng) if noise_flips else image
             pres = net.present(encode(shown, encoding))
             counts = pres.post_counts
             ev.targets.append(cls)
-            ev.answers.append(winner(counts))
+            ev.answers.append(winner(counts, ev.k))
             ev.counts.append(counts)
             ev.output_spikes.append(pres.post)
     return ev
@@ -221,4 +231,4 @@ def evaluation_block(ev: Evaluation, net: CharacterNetwork, summary: dict):
     segments = [{"character": labels[t], "target": int(t), "answer": labels[a] if a >= 0 else "",
                  "right": bool(a == t)} for t, a in zip(ev.targets, ev.answers)]
     return spike_block(ev.output_spikes, net.presentation_ms, name=f"test on {summary['backend']}", annotations=notes,
-                       segments=segments, neuron_labels=[f"output {label}" for label in labels])  # the API call, not a test for pytest to collect
+                       segments=segments, neuron_labels=[f"output {name}" for name in output_names(labels, ev.k)])  # the API call, not a test for pytest to collect

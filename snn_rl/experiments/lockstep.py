@@ -35,6 +35,7 @@ from snn_rl.experiments.outputs import npz_with, prepare_out_file
 from snn_rl.experiments.runs import load_trained
 from snn_rl.experiments.storage import StorageError, TrainedWeights, atomic_write_bytes, load_npz, npz_bytes
 from snn_rl.model.dataset import Dataset, as_dataset, encode, flip_pixels
+from snn_rl.model.decision import output_names, outputs_per_class
 from snn_rl.model.network import CharacterNetwork
 from snn_rl.model.params import NetworkParams, Params, PlasticityParams
 
@@ -146,6 +147,14 @@ class Recording:
     def n_windows(self) -> int:
         return len(self.spikes)
 
+    @property
+    def n_outputs(self) -> int:
+        return len(self.spikes[0]) - self.n_inputs if self.spikes else 0
+
+    @property
+    def outputs_per_class(self) -> int:
+        return outputs_per_class(self.n_outputs, len(self.labels)) if self.spikes else 1
+
     def counts(self) -> np.ndarray:
         """Spike counts, shape ``(n_windows, n_inputs + n_outputs)``."""
         return np.array([[len(t) for t in window] for window in self.spikes], dtype=int)
@@ -241,7 +250,7 @@ def nix_file(path: Path) -> bool:
 
 def recording_block(r: Recording, p: Protocol):
     """A recording as a Neo block: one segment per window, every input and output neuron."""
-    names = [f"input {i}" for i in range(r.n_inputs)] + [f"output {label}" for label in r.labels]
+    names = [f"input {i}" for i in range(r.n_inputs)] + [f"output {name}" for name in output_names(r.labels, r.outputs_per_class)]
     segments = [{"window": k, "character": r.labels[int(t)], "target": int(t)} for k, t in enumerate(p.targets)]
     notes = {"backend": r.backend, "protocol_digest": r.protocol_digest, "protocol_source": p.source,
              "window_ms": r.window_ms, "presentation_ms": r.presentation_ms, "time_origin": "window onset",

@@ -28,7 +28,7 @@ def recorded_params(weights_path: Path) -> Params:
 def load_trained(weights_path: Path, dataset: Dataset, params: Params | None = None) -> tuple[TrainedWeights, Params]:
     """Trained weights that fit ``dataset``, and the parameters to run them with: ``params``
     or else those recorded beside the weights, with the input encoding the weights were
-    trained with."""
+    trained with and the outputs per class the weights have."""
     weights_path = Path(weights_path)
     trained = load_weights(weights_path)
     trained.check_matches(dataset.labels, dataset.shape, str(weights_path))
@@ -36,8 +36,10 @@ def load_trained(weights_path: Path, dataset: Dataset, params: Params | None = N
         raise InputError(f"{weights_path}: {trained.weights.shape[0]} inputs do not fit {dataset.n_pixels} pixels "
                          f"with encoding {trained.input_encoding}")
     params = recorded_params(weights_path) if params is None else params
-    if params.network.input_encoding != trained.input_encoding:
-        params = params.replace(network={"input_encoding": trained.input_encoding})
+    # the weights say how inputs are driven and how many outputs answer for each class
+    fitted = {"input_encoding": trained.input_encoding, "outputs_per_class": trained.outputs_per_class}
+    if any(getattr(params.network, key) != value for key, value in fitted.items()):
+        params = params.replace(network=fitted)
     return trained, params
 
 

@@ -138,11 +138,16 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
 class TrainedWeights:
     """What a test needs from training: the weights and how inputs were driven."""
 
-    weights: np.ndarray  #: (n_inputs, n_outputs), nA
+    weights: np.ndarray  #: (n_inputs, n_outputs), nA; n_outputs = outputs per class x classes
     input_gains: np.ndarray  #: (n_inputs,), per-neuron current gain
-    labels: tuple[str, ...]  #: class of each output neuron
+    labels: tuple[str, ...]  #: the classes, in the order of the output groups
     image_shape: tuple[int, int]
     input_encoding: str
+
+    @property
+    def outputs_per_class(self) -> int:
+        """K: the outputs of each class's group (:mod:`snn_rl.model.decision`)."""
+        return self.weights.shape[1] // len(self.labels)
 
     def check_matches(self, labels: tuple[str, ...], image_shape: tuple[int, int], where: str) -> None:
         """Raise :class:`StorageError` unless these weights fit a data set."""
@@ -181,6 +186,8 @@ def load_weights(path: Path) -> TrainedWeights:
 #: the largest weight or input gain a weights file may hold (nA; the rule's bound is 100)
 MAX_WEIGHT_NA = 100.0
 MAX_GAIN = 100.0
+#: the most outputs per class a weights file may hold (``network.outputs_per_class``'s bound)
+MAX_OUTPUTS_PER_CLASS = 1000
 
 
 def _numbers(data: dict[str, np.ndarray], key: str, where: str) -> np.ndarray:
@@ -217,10 +224,13 @@ def check_trained(data: dict[str, np.ndarray], where: str) -> TrainedWeights:
         raise StorageError(f"{where}: input_encoding must be one of {', '.join(INPUT_ENCODINGS)}, "
                            f"got {excerpt(enc_arr.tolist(), 40)}")
     expected = n_inputs(image_shape[0] * image_shape[1], encoding)
-    if w.shape != (expected, len(labels)) or gains.shape != (expected,):
+    n_out = w.shape[1] if w.ndim == 2 else 0
+    if (w.ndim != 2 or w.shape[0] != expected or not 0 < n_out <= MAX_OUTPUTS_PER_CLASS * len(labels)
+            or n_out % len(labels) or gains.shape != (expected,)):
         raise StorageError(f"{where} is inconsistent: weights {w.shape} and {gains.size} input gains, but "
                            f"{image_shape[0]} x {image_shape[1]} images ({encoding}) and {len(labels)} labels need "
-                           f"weights ({expected}, {len(labels)}) and {expected} gains")
+                           f"weights ({expected}, K x {len(labels)}) for K outputs per class "
+                           f"(1 to {MAX_OUTPUTS_PER_CLASS}) and {expected} gains")
     if w.size and not (w.min() >= 0 and w.max() <= MAX_WEIGHT_NA):
         raise StorageError(f"{where}: weights must lie in [0, {MAX_WEIGHT_NA:g}] nA, found {w.min():g} to {w.max():g}")
     if not (gains.min() >= 0 and gains.max() <= MAX_GAIN):

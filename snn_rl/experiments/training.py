@@ -35,7 +35,7 @@ from snn_rl.model import rules
 from snn_rl.model.rules.base import LearningRule
 from snn_rl.model.dataset import Dataset, as_dataset, encode, flip_pixels, n_inputs
 from snn_rl.model.network import CharacterNetwork, initial_weights, input_gains
-from snn_rl.model.decision import winner
+from snn_rl.model.decision import class_counts, winner
 from snn_rl.model.params import Params, TrainingParams
 
 #: what a finished run writes; train.json, the marker of a finished result, last
@@ -151,8 +151,10 @@ class _Run:
 
 def _start(adapter, run: _Run, gains: np.ndarray, seed: int, run_dir: Path, resume: bool, warn) -> TrainState:
     """The state to train from: a checkpoint's, or the initial weights'."""
-    net_p, n_out = run.params.network, len(run.dataset)
-    w0 = run.rule.initial_weights(initial_weights(len(gains), n_out, net_p, run.streams.init))
+    net_p = run.params.network
+    n_out = len(run.dataset) * net_p.outputs_per_class
+    w0 = run.rule.initial_weights(initial_weights(len(gains), n_out, net_p, run.streams.init),
+                                  np.mean(run.drives, axis=0))
     fitted = checkpoints.fingerprint(adapter.name, run.dataset, run.params, seed)
     st = checkpoints.restore(run_dir, run.streams, fitted, run.params.training.max_epochs, warn) if resume else None
     if resume and st is None:
@@ -173,24 +175,27 @@ def _present(net: CharacterNetwork, run: _Run, st: TrainState, drive: np.ndarray
     rule's update, and the new weights written; returns the update, the output spike counts
     and the network."""
     n_out = st.weights.shape[1]
-    pres = net.present(drive, output_bias=run.rule.output_bias(explored, n_out))
+    pres = net.present(drive, output_bias=run.rule.output_bias(explored, n_out, st.rule_state))
     update = run.rule.update(st.weights, st.rule_state, pres.pre, pres.post, cls,
                              nudge=run.streams.nudge.random(n_out), explored=explored)
     st.weights, st.rule_state = update.weights, update.state
     return update, pres.post_counts, net.with_weights(st.weights)
 
 
-def _meets(counts: np.ndarray, cls: int, t: TrainingParams) -> bool:
-    """One presentation's answer meets the criterion: right, in the spike band, by the margin."""
-    other = np.delete(counts, cls).max(initial=0)
-    return bool(winner(counts) == cls and t.min_winner_spikes <= counts[cls] <= t.max_winner_spikes
-                and other <= t.max_other_spikes and counts[cls] - other >= t.min_margin)
+def _meets(counts: np.ndarray, cls: int, t: TrainingParams, k: int = 1) -> bool:
+    """One presentation's answer meets the criterion: right, in the spike band, by the margin
+    (spikes counted per class: each group of ``k`` outputs summed)."""
+    votes = class_counts(counts, k)
+    other = np.delete(votes, cls).max(initial=0)
+    return bool(winner(votes) == cls and t.min_winner_spikes <= votes[cls] <= t.max_winner_spikes
+                and other <= t.max_other_spikes and votes[cls] - other >= t.min_margin)
 
 
 def _train_epoch(net: CharacterNetwork, run: _Run, st: TrainState) -> tuple[CharacterNetwork, dict]:
     """Every training image once, in a seeded random order; returns the epoch's tallies."""
     ds, noise = run.dataset, run.params.training.noise_flips
     rewards, correct, retries, clean = [], 0, 0, True
+    limit = run.rule.max_presentations(len(ds))
     for idx in run.streams.order.permutation(ds.n_images):
         cls = int(ds.targets[idx])
         drive = run.drives[idx]
@@ -198,12 +203,17 @@ def _train_epoch(net: CharacterNetwork, run: _Run, st: TrainState) -> tuple[Char
             drive = encode(flip_pixels(ds.images[idx], noise, run.streams.noise), run.params.network.input_encoding)
         explored = run.rule.explore(st.rule_state, run.streams.explore)
         update, counts, net = _present(net, run, st, drive, cls, explored)
-        clean = clean and explored < 0 and _meets(counts, cls, run.params.training)
-        again = run.rule.retry(update, st.rule_state, run.streams.explore)
-        if again >= 0:  # trial and error: the same character again, one output given a head start
-            _, _, net = _present(net, run, st, drive, cls, again)
+        clean = clean and explored < 0 and _meets(counts, cls, run.params.training,
+                                                   run.params.network.outputs_per_class)
+        again, shown = run.rule.retry(update, st.rule_state, run.streams.explore), 1
+        while again >= 0:  # trial and error: the same character again, the outputs biased by the rule
+            update_again, _, net = _present(net, run, st, drive, cls, again)
             retries += 1
+            shown += 1
             clean = False
+            if shown >= limit:
+                break
+            again = run.rule.retry(update_again, st.rule_state, run.streams.explore)
         rewards.append(update.reward)
         correct += update.winner == cls
     return net, {"train_correct": correct / ds.n_images, "retries": retries, "mean_reward": float(np.mean(rewards)),
@@ -255,7 +265,7 @@ def run_training(adapter, dataset: Dataset, params: Params, seed: int, run_dir: 
     returns the trained weights and the summary (``train.json`` without provenance)."""
     net_p, tr_p = params.network, params.training
     streams = checkpoints.seed_streams(seed)
-    run = _Run(rule=rules.create(params.plasticity), dataset=dataset, params=params,
+    run = _Run(rule=rules.create(params.plasticity, net_p.outputs_per_class), dataset=dataset, params=params,
                drives=[encode(img, net_p.input_encoding) for img in dataset.images], streams=streams)
     gains = input_gains(n_inputs(dataset.n_pixels, net_p.input_encoding), net_p.input_jitter, streams.init)
     st = _start(adapter, run, gains, seed, run_dir, resume, warn)
@@ -270,6 +280,7 @@ def run_training(adapter, dataset: Dataset, params: Params, seed: int, run_dir: 
     t1 = time.perf_counter()
     done = st.epochs_to_criterion is not None and tr_p.stop_at_criterion
     while st.epoch < tr_p.max_epochs and not done:
+        st.rule_state = run.rule.new_epoch(st.rule_state, st.epoch + 1)
         net, tallies = _train_epoch(net, run, st)
         st.epoch += 1
         ev = None

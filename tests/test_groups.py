@@ -1,0 +1,162 @@
+"""K outputs per class: the vote (model/decision.py), the groups rule (model/rules/groups.py) and
+the weights files and parameters that carry K. Pure logic, no simulator."""
+
+import numpy as np
+import pytest
+
+from snn_rl.experiments.evaluation import Evaluation
+from snn_rl.experiments.storage import StorageError, check_trained
+from snn_rl.model import rules
+from snn_rl.model.decision import (answering, answering_output, class_counts, output_names, outputs_per_class,
+                                   winner)
+from snn_rl.model.params import Params, load_params
+from snn_rl.model.rules.groups import credited_output, groups_step, pull, push
+from snn_rl.model.rules.stdp import l2_columns, normalise
+
+
+def test_the_vote_sums_each_group_and_needs_a_strict_maximum():
+    # classes 0, 1, 2 with two outputs each: group sums 3, 4, 0
+    counts = np.array([3, 0, 2, 2, 0, 0])
+    assert class_counts(counts, 2).tolist() == [3, 4, 0]
+    assert winner(counts, 2) == 1  # the single output with most spikes (3) is in class 0: the vote differs
+    assert winner(counts, 1) == 0
+    assert winner(np.array([2, 1, 3, 0]), 2) == -1  # 3 against 3: a tie is no answer
+    assert winner(np.zeros(6, int), 3) == -1
+    with pytest.raises(ValueError, match="groups of 4"):
+        class_counts(np.arange(6), 4)
+
+
+def test_the_answering_output_is_the_most_active_in_the_winning_group():
+    counts = np.array([3, 0, 2, 2, 0, 0])
+    assert answering(counts, 2).tolist() == [False, False, True, True, False, False]
+    assert answering_output(counts, 2) == -1  # two outputs of the winning group tie
+    assert answering_output(np.array([3, 0, 3, 1, 0, 0]), 2) == 2
+    assert answering(np.array([0, 2, 1, 0]), 1).tolist() == [False, True, False, False]  # K = 1 as before
+
+
+def test_outputs_per_class_and_names():
+    assert outputs_per_class(30, 10) == 3
+    with pytest.raises(ValueError, match="equal groups"):
+        outputs_per_class(31, 10)
+    assert output_names(("A", "B"), 1) == ["A", "B"]
+    assert output_names(("A", "B"), 2) == ["A.0", "A.1", "B.0", "B.1"]
+
+
+def test_an_evaluation_scores_the_groups():
+    ev = Evaluation(labels=("A", "B"), targets=[0, 1], answers=[0, -1], k=2,
+                    counts=[np.array([1, 2, 1, 0]), np.array([1, 1, 2, 0])])
+    assert ev.votes().tolist() == [[3, 1], [2, 2]]
+    assert ev.margins().tolist() == [2, 0]
+    assert ev.summary()["outputs_per_class"] == 2
+
+
+def _trained(n_out: int) -> dict:
+    return {"weights_nA": np.full((30, n_out), 0.1), "input_gains": np.ones(30), "labels": np.array(["A", "B", "C"]),
+            "image_shape": np.array([5, 3]), "input_encoding": np.array("on_off")}
+
+
+def test_a_weights_file_holds_a_whole_number_of_outputs_per_class():
+    assert check_trained(_trained(9), "w").outputs_per_class == 3
+    for bad in (4, 2, 0):
+        with pytest.raises(StorageError, match="K outputs per class"):
+            check_trained(_trained(bad), "w")
+
+
+def test_parameters_take_k_and_refuse_it_for_the_unsupervised_rule():
+    assert Params().network.outputs_per_class == 1
+    assert load_params('{"network": {"outputs_per_class": 10}}').network.outputs_per_class == 10
+    with pytest.raises(ValueError, match="outputs_per_class must be in"):
+        load_params('{"network": {"outputs_per_class": 0}}')
+    with pytest.raises(ValueError, match="needs network.outputs_per_class 1"):
+        load_params('{"network": {"outputs_per_class": 2}, "plasticity": {"rule": "unsupervised"}}')
+    with pytest.raises(ValueError, match="init_weights must be one of"):
+        load_params('{"plasticity": {"init_weights": "zeros"}}')
+
+
+def test_the_euclidean_norm_replaces_the_sum_when_set():
+    p = load_params('{"plasticity": {"weight_norm_nA": 2.0}}').plasticity
+    w = normalise(np.array([[3.0, 0.0], [4.0, 0.0]]), p)
+    assert np.allclose(w[:, 0], [1.2, 1.6]) and np.all(w[:, 1] == 0)
+    assert np.allclose(np.linalg.norm(l2_columns(np.ones((4, 3)), 0.5), axis=0), 0.5)
+
+
+def _spikes(active: np.ndarray, counts: np.ndarray):
+    pre = [np.array([10.0]) if a else np.array([]) for a in active]
+    post = [np.arange(c, dtype=float) + 20.0 for c in counts]
+    return pre, post
+
+
+P = load_params("reward-groups").plasticity
+
+
+def _rule_state(n_out: int, k: int):
+    return rules.create(P, k).initial_state(n_out)
+
+
+def test_a_right_answer_pulls_the_credited_output_towards_the_image():
+    k, x = 2, np.array([1, 0, 1, 0.0])
+    w = l2_columns(np.ones((4, 4)), P.weight_norm_nA)
+    st = _rule_state(4, k)
+    pre, post = _spikes(x, np.array([0, 0, 2, 1]))
+    new, st2, answer, rewarded = groups_step(w, st, pre, post, target=1, p=P, k=k)
+    assert (answer, rewarded) == (1, True)
+    moved = np.flatnonzero(np.any(~np.isclose(new, w), axis=0))
+    assert moved.size == 1 and moved[0] in (2, 3)  # one output of the rewarded group, none elsewhere
+    c = moved[0]
+    assert new[0, c] > w[0, c] and new[1, c] < w[1, c]  # towards the active inputs
+    assert st2["credits"][c] == 1 and st2["share"][c] > st["share"][c]
+
+
+def test_a_wrong_answer_pushes_the_answering_output_and_suppresses_its_group_in_the_retry():
+    k, x = 2, np.array([1, 0, 1, 0.0])
+    w = l2_columns(np.ones((4, 4)), P.weight_norm_nA)
+    rule = rules.create(P, k)
+    st = rule.initial_state(4)
+    pre, post = _spikes(x, np.array([0, 3, 1, 0]))
+    update = rule.update(w, st, pre, post, 1, nudge=np.zeros(4), explored=-1)
+    assert update.winner == 0 and not update.rewarded
+    assert update.weights[0, 1] < w[0, 1] and np.allclose(update.weights[:, 2:], w[:, 2:])
+    assert update.state["blocked"].tolist() == [1, 1, 0, 0]
+    again = rule.retry(update, update.state, np.random.default_rng(0))
+    assert again == 2
+    bias = rule.output_bias(again, 4, update.state)
+    assert bias.tolist() == [-P.suppress_nA, -P.suppress_nA, 0.0, 0.0]
+    # the next image's first showing starts with nothing suppressed
+    pre, post = _spikes(x, np.array([0, 0, 2, 0]))
+    nxt = rule.update(update.weights, update.state, pre, post, 1, nudge=np.zeros(4), explored=-1)
+    assert nxt.rewarded and nxt.state["blocked"].sum() == 0
+
+
+def test_no_answer_explores_one_output_of_the_groups_not_ruled_out():
+    rule = rules.create(P, 2)
+    st = rule.initial_state(4)
+    w = l2_columns(np.ones((4, 4)), P.weight_norm_nA)
+    pre, post = _spikes(np.array([1, 0, 1, 0.0]), np.array([1, 0, 1, 0]))  # two groups tie
+    update = rule.update(w, st, pre, post, 1, nudge=np.zeros(4), explored=-1)
+    assert update.winner == -1 and np.allclose(update.weights, w)
+    picks = {rule.retry(update, update.state, np.random.default_rng(s)) for s in range(20)}
+    assert picks == {0, 1, 2, 3}
+    assert rule.output_bias(3, 4, update.state)[3] == P.explore_bias_nA
+
+
+def test_the_conscience_hands_credit_to_a_neighbour_that_has_taken_less():
+    x = np.array([1.0, 1.0, 0.0])
+    w = np.array([[1.0, 0.9], [1.0, 0.9], [0.0, 0.3]])
+    group = np.array([0, 1])
+    assert credited_output(w, x, group, np.array([0.5, 0.5]), 4.0, 2) == 0
+    assert credited_output(w, x, group, np.array([0.9, 0.1]), 4.0, 2) == 1
+    assert credited_output(w, x, group, np.array([0.9, 0.1]), 0.0, 2) == 0
+
+
+def test_pull_and_push_keep_the_norm_and_push_stops_at_zero():
+    col, x = np.array([0.6, 0.8, 0.0]), np.array([1.0, 0.0, 0.0])
+    assert np.isclose(np.linalg.norm(pull(col, x, 0.5)), 1.0, atol=0.2)
+    assert np.allclose(pull(col, x, 1.0), [1.0, 0.0, 0.0])
+    assert np.all(push(col, x, 5.0) >= 0)
+
+
+def test_input_mean_initial_weights_are_the_mean_image_plus_the_draw():
+    rule = rules.create(P, 2)
+    mean = np.array([1.0, 0.0, 0.5])
+    w = rule.initial_weights(np.zeros((3, 4)), mean)
+    assert np.allclose(w, l2_columns(np.repeat(mean[:, None], 4, axis=1), P.weight_norm_nA))
