@@ -4,7 +4,8 @@ The outputs come in groups, ``k`` per class and in class order (outputs ``c*k`` 
 ``c*k + k - 1`` answer for class ``c``; ``k = 1`` is one output per class). The answer is a
 vote: each group's spikes are summed and the group with strictly the most spikes gives the
 answer. A silent network or a tie between groups gives no answer (``-1``), and no answer is
-wrong: there is no "true negative" credit. Training, evaluation, emulation, lockstep
+wrong: there is no "true negative" credit; with the tie rule ``first_spike``
+(``network.tie_rule``) the tied group that fired first answers. Training, evaluation, emulation, lockstep
 comparison, NIR and the deployment bundle all decide with :func:`winner`.
 """
 
@@ -40,14 +41,40 @@ def class_counts(counts: np.ndarray, k: int = 1) -> np.ndarray:
     return counts.reshape(-1, k).sum(axis=1)
 
 
-def winner(counts: np.ndarray, k: int = 1) -> int:
+#: how a tie between groups is settled: "none" (no answer) or "first_spike" (the tied group
+#: whose first spike came strictly first answers; :data:`NetworkParams.tie_rule`)
+TIE_RULES = ("none", "first_spike")
+
+
+def winner(counts: np.ndarray, k: int = 1, first: np.ndarray | None = None) -> int:
     """The class whose group of ``k`` outputs fired strictly the most spikes, or -1 (silent
-    or tied). With ``k = 1`` the class is the output's index."""
+    or tied). With ``k = 1`` the class is the output's index. ``first``: each output's first
+    spike time (ms, ``inf`` if silent); given, a tie between groups goes to the tied group
+    whose earliest spike is strictly the earliest (still tied: -1)."""
     votes = class_counts(counts, k)
     if votes.size == 0 or votes.max() == 0:
         return -1
     best = np.flatnonzero(votes == votes.max())
-    return int(best[0]) if best.size == 1 else -1
+    if best.size == 1:
+        return int(best[0])
+    if first is None:
+        return -1
+    onset = np.asarray(first, dtype=float).reshape(-1, k).min(axis=1)[best]
+    earliest = np.flatnonzero(onset == onset.min())
+    return int(best[earliest[0]]) if earliest.size == 1 else -1
+
+
+def first_spikes(spikes: SpikeTimes) -> np.ndarray:
+    """Each neuron's first spike time (ms), ``inf`` for a silent one."""
+    return np.array([np.min(s) if len(s) else np.inf for s in spikes], dtype=float)
+
+
+def decide(spikes: SpikeTimes, k: int = 1, tie_rule: str = "none") -> int:
+    """The answer from the output spike trains: :func:`winner` of their counts, a tie between
+    groups settled by ``tie_rule`` (:data:`TIE_RULES`)."""
+    if tie_rule not in TIE_RULES:
+        raise ValueError(f"tie rule must be one of {', '.join(TIE_RULES)}, got {tie_rule!r}")
+    return winner(spike_counts(spikes), k, first_spikes(spikes) if tie_rule == "first_spike" else None)
 
 
 def answering(counts: np.ndarray, k: int = 1) -> np.ndarray:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from snn_rl.model.decision import TIE_RULES
 from snn_rl.model.text_input import MAX_PARAMS_BYTES, clip, excerpt, load_yaml
 
 INPUT_ENCODINGS = ("ones", "zeros", "on_off")
@@ -140,6 +141,8 @@ class NetworkParams:
     #: output neurons per class (K): the class whose group fires the most spikes answers
     #: (model/decision.py); 1 is one output per class. Lateral inhibition spans all outputs
     outputs_per_class: int = 1
+    #: a tie between groups: "none" (no answer) or "first_spike" (the tied group that fired first)
+    tie_rule: str = "none"
     cell: CellParams = field(default_factory=CellParams)
 
 
@@ -270,6 +273,8 @@ class Params:
                 f"network.input_encoding must be one of {', '.join(INPUT_ENCODINGS)}, "
                 f"got {excerpt(n.input_encoding, 40)}"
             )
+        if n.tie_rule not in TIE_RULES:
+            raise ValueError(f"network.tie_rule must be one of {', '.join(TIE_RULES)}, got {excerpt(n.tie_rule, 40)}")
         if not _on_grid(n.timestep_ms, TIME_GRID_MS):
             raise ValueError(f"network.timestep_ms must be a multiple of {TIME_GRID_MS} ms (NEST's time grid), "
                              f"got {n.timestep_ms:g}")
@@ -357,7 +362,7 @@ def describe_parameters(params: "Params") -> list[dict[str, Any]]:
 
 
 #: the choices of every string parameter (plasticity.rule: the rule registry's names)
-CHOICES = {"network.input_encoding": INPUT_ENCODINGS, "plasticity.expectation": ("class", "output"),
+CHOICES = {"network.input_encoding": INPUT_ENCODINGS, "network.tie_rule": TIE_RULES, "plasticity.expectation": ("class", "output"),
            "plasticity.credit": ("all", "answer"), "plasticity.explore_on": ("any", "wrong"),
            "plasticity.init_weights": INIT_WEIGHTS,
            "training.evaluate": EVALUATE_CHOICES}

@@ -160,3 +160,47 @@ def test_input_mean_initial_weights_are_the_mean_image_plus_the_draw():
     mean = np.array([1.0, 0.0, 0.5])
     w = rule.initial_weights(np.zeros((3, 4)), mean)
     assert np.allclose(w, l2_columns(np.repeat(mean[:, None], 4, axis=1), P.weight_norm_nA))
+
+
+def test_the_first_spike_settles_a_tie_between_groups():
+    from snn_rl.model.decision import decide
+
+    counts = np.array([1, 0, 0, 1])  # groups 0 and 1 tie at one spike each
+    assert winner(counts, 2) == -1
+    assert winner(counts, 2, first=np.array([12.3, np.inf, np.inf, 12.2])) == 1
+    assert winner(counts, 2, first=np.array([12.3, np.inf, np.inf, 12.3])) == -1  # same step: still a tie
+    assert winner(np.array([2, 0, 0, 1]), 2, first=np.array([30.0, np.inf, np.inf, 1.0])) == 0  # no tie: counts rule
+    spikes = [np.array([12.3]), np.array([]), np.array([]), np.array([12.2])]
+    assert decide(spikes, 2, "none") == -1 and decide(spikes, 2, "first_spike") == 1
+    with pytest.raises(ValueError, match="tie rule"):
+        decide(spikes, 2, "coin")
+    with pytest.raises(ValueError, match="tie_rule must be one of"):
+        load_params('{"network": {"tie_rule": "coin"}}')
+
+
+def test_the_bundle_settles_ties_as_the_model_does():
+    import importlib.util
+    from pathlib import Path
+
+    import snn_rl.deployment
+
+    path = Path(snn_rl.deployment.__file__).with_name("bundle_run.py")
+    spec = importlib.util.spec_from_file_location("bundle_run_copy", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        counts = rng.integers(0, 3, 6)
+        first = np.where(counts > 0, rng.integers(0, 4, 6) * 0.1 + 10.0, np.inf)
+        assert module.winner(counts, 2, first) == winner(counts, 2, first)
+        assert module.winner(counts, 3) == winner(counts, 3)
+
+
+def test_a_tie_settled_by_the_first_spike_blames_only_the_answering_group():
+    rule = rules.create(P, 2, "first_spike")
+    w = l2_columns(np.ones((4, 4)), P.weight_norm_nA)
+    pre = [np.array([10.0]), np.array([]), np.array([10.0]), np.array([])]
+    post = [np.array([20.0]), np.array([]), np.array([20.1]), np.array([])]  # group 0 fired first
+    update = rule.update(w, rule.initial_state(4), pre, post, 1, nudge=np.zeros(4), explored=-1)
+    assert update.winner == 0 and not update.rewarded
+    assert update.weights[0, 0] < w[0, 0] and np.allclose(update.weights[:, 1:], w[:, 1:])

@@ -31,12 +31,13 @@ def names() -> list[str]:
     return list(REGISTRY)
 
 
-def create(p, outputs_per_class: int = 1):
+def create(p, outputs_per_class: int = 1, tie_rule: str = "none"):
     """The rule that ``p`` (:class:`~snn_rl.model.params.PlasticityParams`) names, set up with
-    ``p`` for a network of ``outputs_per_class`` outputs per class."""
+    ``p`` for a network of ``outputs_per_class`` outputs per class whose ties between groups
+    are settled by ``tie_rule`` (:data:`~snn_rl.model.decision.TIE_RULES`)."""
     try:
         target = REGISTRY[p.rule]
     except KeyError:
         raise ValueError(f"plasticity.rule must be one of {', '.join(REGISTRY)}, got {p.rule!r}") from None
     module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)(p, outputs_per_class)
+    return getattr(importlib.import_module(module), cls)(p, outputs_per_class, tie_rule)

@@ -94,16 +94,17 @@ class LearningRule(Protocol):
 
 class RuleDefaults:
     """What most rules share: set up with their parameters (``p``:
-    :class:`~snn_rl.model.params.PlasticityParams`) and ``k``, the outputs per class
-    (:mod:`~snn_rl.model.decision`), a per-output ``baseline`` and ``success`` as state,
+    :class:`~snn_rl.model.params.PlasticityParams`), ``k``, the outputs per class, and the
+    ``tie_rule`` of the network's answer (:mod:`~snn_rl.model.decision`), a per-output ``baseline`` and ``success`` as state,
     normalised initial weights, no exploration, no renaming."""
 
     name = ""
     names_outputs_after_evaluation = False
 
-    def __init__(self, p, k: int = 1):
+    def __init__(self, p, k: int = 1, tie_rule: str = "none"):
         self.p = p
         self.k = k
+        self.tie_rule = tie_rule
 
     def initial_state(self, n_outputs: int) -> RuleState:
         return {"baseline": np.zeros(n_outputs), "success": np.zeros(n_outputs)}

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snn_rl.model.decision import SpikeTimes, answering, spike_counts, winner
+from snn_rl.model.decision import SpikeTimes, decide, first_spikes, spike_counts
 from snn_rl.model.rules.base import RuleDefaults, RuleState, Update
 from snn_rl.model.rules.stdp import normalise
 
@@ -70,13 +70,24 @@ def push(column: np.ndarray, x: np.ndarray, rate: float) -> np.ndarray:
     return np.clip(column - rate * unit(x) * norm, 0.0, None)
 
 
+def answer_outputs(counts: np.ndarray, post: SpikeTimes, answer: int, k: int) -> np.ndarray:
+    """The outputs of group ``answer`` that gave its answer: its most active ones, or, when
+    its group's top is tied, the one that fired first."""
+    group = np.arange(answer * k, answer * k + k)
+    top = group[counts[group] == counts[group].max()]
+    if top.size == 1:
+        return top
+    first = first_spikes([post[j] for j in top])
+    return top[first == first.min()]
+
+
 def groups_step(weights: np.ndarray, state: RuleState, pre: SpikeTimes, post: SpikeTimes, target: int, p,
-                k: int, first: bool = True) -> tuple[np.ndarray, RuleState, int, bool]:
+                k: int, first: bool = True, tie_rule: str = "none") -> tuple[np.ndarray, RuleState, int, bool]:
     """One presentation (``first``: the image's first showing, not a retry): new weights, new
     state, the class answered (-1: none), rewarded."""
     counts = spike_counts(post)
     x = (spike_counts(pre) > 0).astype(float)
-    answer = winner(counts, k)
+    answer = decide(post, k, tie_rule)
     rewarded = answer >= 0 and answer == target  # the scalar reward: the only use of the class
     w = np.array(weights, dtype=float, copy=True)
     st = {key: np.array(v, dtype=float, copy=True) for key, v in state.items()}
@@ -95,7 +106,7 @@ def groups_step(weights: np.ndarray, state: RuleState, pre: SpikeTimes, post: Sp
         w[:, c] = pull(w[:, c], x, a)
         st["blocked"][:] = 0.0
     elif answer >= 0:
-        for j in np.flatnonzero(answering(counts, k)):
+        for j in answer_outputs(counts, post, answer, k):
             w[:, j] = push(w[:, j], x, p.push_rate * decay)
         st["blocked"][answer * k:answer * k + k] = 1.0
     w = normalise(np.clip(w, p.w_min_nA, p.w_max_nA), p)
@@ -128,7 +139,8 @@ class GroupsRule(RuleDefaults):
         return bias
 
     def update(self, weights, state, pre, post, target, nudge, explored) -> Update:
-        w, st, answer, rewarded = groups_step(weights, state, pre, post, target, self.p, self.k, first=explored < 0)
+        w, st, answer, rewarded = groups_step(weights, state, pre, post, target, self.p, self.k, first=explored < 0,
+                                              tie_rule=self.tie_rule)
         return Update(weights=w, state=st, winner=answer, reward=float(rewarded), rewarded=rewarded)
 
     def retry(self, update: Update, state: RuleState, rng: np.random.Generator) -> int:

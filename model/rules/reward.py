@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snn_rl.model.decision import SpikeTimes, answering, answering_output, spike_counts, winner
+from snn_rl.model.decision import SpikeTimes, answering, answering_output, decide, first_spikes, spike_counts
 from snn_rl.model.params import PlasticityParams
 from snn_rl.model.rules.base import RuleDefaults, RuleState, StepResult, Update
 from snn_rl.model.rules.stdp import eligibility, normalise, rescale_columns
@@ -166,6 +166,7 @@ def plasticity_step(
     explored: int = -1,
     success: np.ndarray | None = None,
     k: int = 1,
+    tie_rule: str = "none",
 ) -> StepResult:
     """Eligibility, reward, baseline and weight update for one presentation.
 
@@ -175,8 +176,10 @@ def plasticity_step(
     group that fired the most (:func:`~snn_rl.model.decision.winner`), the answering output
     the one that fired the most in that group."""
     counts = spike_counts(post)
-    win = winner(counts, k)
-    out = answering_output(counts, k) if k > 1 else win
+    win = decide(post, k, tie_rule)
+    out = answering_output(counts, k) if k > 1 or win < 0 else win
+    if win >= 0 and out < 0:  # a tie settled by the first spike: the group's first output answered
+        out = win * k + int(np.argmin(first_spikes(post[win * k:win * k + k])))
     r = reward(win, target, p)
     if p.expectation == "output":
         err = output_reward_error(r, np.zeros(len(counts)) if success is None else success, counts, p, k)
@@ -217,7 +220,8 @@ class RewardRule(RuleDefaults):
 
     def update(self, weights, state, pre, post, target, nudge, explored) -> Update:
         step = plasticity_step(weights, state["baseline"], pre, post, target, self.p,
-                               nudge=nudge, explored=explored, success=state["success"], k=self.k)
+                               nudge=nudge, explored=explored, success=state["success"], k=self.k,
+                               tie_rule=self.tie_rule)
         success = update_success(state["success"], step.output, step.reward, self.p)
         return Update(weights=step.weights, state={"baseline": step.baseline, "success": success},
                       winner=step.winner, reward=step.reward, rewarded=step.reward == self.p.reward_correct)

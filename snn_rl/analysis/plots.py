@@ -71,9 +71,15 @@ def learning_curve(history: list[dict], path: Path, title: str = "") -> None:
     epochs = [h["epoch"] for h in history]
     fig, ax = _subplots(figsize=(6, 3.2))
     evaluated = [h for h in history if h.get("eval_accuracy") is not None]
-    ax.plot([h["epoch"] for h in evaluated], [h["eval_accuracy"] for h in evaluated], marker=".",
-            label="evaluation accuracy (plasticity off)")
+    if evaluated:
+        ax.plot([h["epoch"] for h in evaluated], [h["eval_accuracy"] for h in evaluated], marker=".",
+                label="evaluation accuracy (plasticity off)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.plot(epochs, [h["train_correct"] for h in history], alpha=0.6, label="training presentations right")
+    held = [h for h in history if h.get("heldout_accuracy") is not None]
+    if held:
+        ax.plot([h["epoch"] for h in held], [h["heldout_accuracy"] for h in held], marker="s", ms=3,
+                label="held-out accuracy (plasticity off)")
     crit = [h["epoch"] for h in history if h["criterion"]]
     if crit:
         ax.axvline(crit[0], color="tab:green", ls="--", lw=1, label=f"criterion (epoch {crit[0]})")

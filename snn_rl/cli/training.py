@@ -14,7 +14,7 @@ def cmd_train(args) -> None:
     if args.epochs is not None:
         params = params.replace(training={"max_epochs": args.epochs})
     result = train(params, args.dataset, args.backend, args.out, seed=args.seed, resume=args.resume,
-                   overwrite=args.overwrite, threads=args.threads, progress=not args.quiet)
+                   overwrite=args.overwrite, threads=args.threads, progress=not args.quiet, heldout=args.heldout)
     print(result.describe())
 
 
@@ -60,6 +60,9 @@ def add_parser(sub) -> None:
                    help="continue from the newest good checkpoint in --out (with --overwrite: start again "
                         "when no checkpoint fits this run)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--heldout", metavar="DATASET",
+                   help="also test on this data set (same classes, plasticity off) after every epoch: the "
+                        "learning curve's held-out accuracy (e.g. digits-test)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("test", help="evaluate trained weights with plasticity off")

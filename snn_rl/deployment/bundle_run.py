@@ -59,12 +59,22 @@ def schedule(net, images):
     return order, np.array(times), np.array(amps).T
 
 
-def winner(counts, k=1):
+def winner(counts, k=1, first=None):
     """The class whose group of ``k`` outputs (outputs ``c*k`` .. ``c*k + k - 1`` for class ``c``)
-    fired strictly the most spikes, or -1 (silent or tied): the project's vote."""
+    fired strictly the most spikes, or -1 (silent or tied): the project's vote. ``first``
+    (each output's first spike time, inf if silent) settles a tie: the tied group that fired
+    strictly first answers."""
     votes = np.asarray(counts).reshape(-1, k).sum(axis=1)
+    if votes.max() == 0:
+        return -1
     best = np.flatnonzero(votes == votes.max())
-    return int(best[0]) if votes.max() > 0 and best.size == 1 else -1
+    if best.size == 1:
+        return int(best[0])
+    if first is None:
+        return -1
+    onset = np.asarray(first, dtype=float).reshape(-1, k).min(axis=1)[best]
+    earliest = np.flatnonzero(onset == onset.min())
+    return int(best[earliest[0]]) if earliest.size == 1 else -1
 
 
 def build(sim, net, step_times=None, step_amps=None):
@@ -107,12 +117,17 @@ def placement(populations):
 
 
 def count_spikes(trains, n_presentations, period_ms):
-    """Spikes of each output in each presentation, shape (presentations, outputs)."""
+    """Spikes of each output in each presentation, shape (presentations, outputs), and each
+    output's first spike time in each presentation (ms from its onset, inf if none)."""
     counts = np.zeros((n_presentations, len(trains)), dtype=int)
+    first = np.full((n_presentations, len(trains)), np.inf)
     for j, st in enumerate(trains):
-        k = np.floor((np.asarray(st.magnitude) - FIRST_ONSET_MS) / period_ms).astype(int)
-        np.add.at(counts[:, j], k[(k >= 0) & (k < n_presentations)], 1)
-    return counts
+        t = np.asarray(st.magnitude) - FIRST_ONSET_MS
+        k = np.floor(t / period_ms).astype(int)
+        ok = (k >= 0) & (k < n_presentations)
+        np.add.at(counts[:, j], k[ok], 1)
+        np.minimum.at(first[:, j], k[ok], t[ok] - k[ok] * period_ms)
+    return counts, first
 
 
 def main(argv):
@@ -135,11 +150,12 @@ def main(argv):
     results = {"simulator": simulator, "labels": labels, "presentations": len(order)}
     if simulator == "spiNNaker":
         results["placement"], results["virtual_board"] = placement((inputs, outputs))
-    counts = count_spikes(outputs.get_data("spikes").segments[0].spiketrains, len(order), period)
+    counts, first = count_spikes(outputs.get_data("spikes").segments[0].spiketrains, len(order), period)
     sim.end()
 
     k = counts.shape[1] // len(labels)  # outputs per class
-    answers = [winner(c, k) for c in counts]
+    tie_first = net.get("tie_rule", "none") == "first_spike"
+    answers = [winner(c, k, f if tie_first else None) for c, f in zip(counts, first)]
     results.update({
         "targets": order, "answers": answers, "output_spike_counts": counts.tolist(),
         "accuracy": None if results.get("virtual_board") else float(np.mean(np.array(answers) == np.array(order))),

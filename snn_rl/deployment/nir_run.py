@@ -33,7 +33,7 @@ from snn_rl.experiments.provenance import provenance
 from snn_rl.experiments.runs import load_run
 from snn_rl.experiments.storage import WEIGHTS_FILE, atomic_path, save_weights, write_json
 from snn_rl.model.dataset import BUILTIN, DIGITS, Dataset, as_dataset
-from snn_rl.model.decision import outputs_per_class, winner
+from snn_rl.model.decision import decide, outputs_per_class
 from snn_rl.deployment import nir_graph
 from snn_rl.deployment.emulation import evaluate_on
 from snn_rl.deployment.nir_graph import ImportedNetwork, read_file, require_nir
@@ -210,13 +210,14 @@ def diagnose(labels, consumer: Evaluation, reference: Evaluation, no_refrac: Eva
     return out
 
 
-def _as_evaluation(trains: list[list[np.ndarray]], dataset: Dataset) -> Evaluation:
-    """The consumer's spikes, one presentation per character, as an evaluation."""
+def _as_evaluation(trains: list[list[np.ndarray]], dataset: Dataset, tie_rule: str = "none") -> Evaluation:
+    """The consumer's spikes, one presentation per character, as an evaluation (answers by
+    the vote, a tie settled by ``tie_rule``)."""
     ev = Evaluation(labels=dataset.labels, k=outputs_per_class(len(trains[0]), len(dataset.labels)))
     for c, post in enumerate(trains):
         counts = np.array([len(t) for t in post], dtype=int)
         ev.targets.append(c)
-        ev.answers.append(winner(counts, ev.k))
+        ev.answers.append(decide(post, ev.k, tie_rule))
         ev.counts.append(counts)
         ev.output_spikes.append(post)
     return ev
@@ -273,7 +274,7 @@ def nir_test(nir_file: Path | str, out: Path | str, *, dataset: Dataset | str | 
         # recurrent edge is then the delay
         step = network.params.network.inhibition_delay_ms
         t0 = time.perf_counter()
-        ev = _as_evaluation(run_norse(graph, dataset, step), dataset)
+        ev = _as_evaluation(run_norse(graph, dataset, step), dataset, network.params.network.tie_rule)
         wall = time.perf_counter() - t0
         params, trained = network.params, network.trained
         ref = evaluate_on(reference, params, trained, dataset, 1)

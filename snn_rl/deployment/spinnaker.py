@@ -49,7 +49,7 @@ def network_json(trained, params, repeats: int, dataset: Dataset | None = None) 
         "input_current_nA": n.input_current_nA, "input_encoding": trained.input_encoding,
         "inhibition_nA": n.inhibition_nA, "delay_ms": n.delay_ms, "inhibition_delay_ms": n.inhibition_delay_ms,
         "repeats": repeats, "input_gains": trained.input_gains.tolist(), "weights_nA": trained.weights.tolist(),
-        "outputs_per_class": trained.outputs_per_class,
+        "outputs_per_class": trained.outputs_per_class, "tie_rule": n.tie_rule,
     }
 
 

@@ -25,7 +25,7 @@ from snn_rl.experiments.provenance import provenance
 from snn_rl.experiments.runs import load_trained
 from snn_rl.experiments.storage import WEIGHTS_FILE, write_json
 from snn_rl.model.dataset import Dataset, as_dataset, encode, flip_pixels
-from snn_rl.model.decision import class_counts, output_names, outputs_per_class, winner
+from snn_rl.model.decision import class_counts, decide, output_names, outputs_per_class, winner
 from snn_rl.model.network import CharacterNetwork
 from snn_rl.model.params import Params, TrainingParams
 
@@ -144,7 +144,7 @@ def evaluate(
             pres = net.present(encode(shown, encoding))
             counts = pres.post_counts
             ev.targets.append(cls)
-            ev.answers.append(winner(counts, ev.k))
+            ev.answers.append(decide(pres.post, ev.k, net.p.tie_rule))
             ev.counts.append(counts)
             ev.output_spikes.append(pres.post)
     return ev

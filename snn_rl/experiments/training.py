@@ -67,15 +67,22 @@ class TrainResult:
 
 def train(params: Params, dataset: Dataset | str, backend: str, out: Path | str, *, seed: int = 1,
           resume: bool = False, overwrite: bool = False, threads: int = 1, progress: bool = True,
-          warn: Callable[[str], None] = _print_warning) -> TrainResult:
+          warn: Callable[[str], None] = _print_warning, heldout: Dataset | str | None = None) -> TrainResult:
     """Train the network on ``backend`` and save the run into ``out``.
 
     Writes ``weights.npz``, ``learning_curve.png``, ``weights.png``, ``checkpoints/`` and,
     last, ``train.json``. ``resume``: continue from the newest good checkpoint in ``out``;
     ``overwrite``: replace a finished result (with ``resume``: start again where no
-    checkpoint fits). Everything is checked before the simulator starts.
+    checkpoint fits). ``heldout``: a data set of the same classes tested (plasticity off) after
+    every epoch, its accuracy in the learning curve. Everything is checked before the
+    simulator starts.
     """
     dataset = as_dataset(dataset)
+    heldout = as_dataset(heldout) if heldout is not None else None
+    if heldout is not None and (heldout.labels != dataset.labels or heldout.shape != dataset.shape):
+        raise InputError(f"--heldout {heldout.name} has the classes {''.join(heldout.labels)} of "
+                         f"{heldout.shape[0]} x {heldout.shape[1]}, the training set {''.join(dataset.labels)} of "
+                         f"{dataset.shape[0]} x {dataset.shape[1]}: use a held-out set of the same classes")
     out = prepare_out(out, "train.json", overwrite, resume, command="train", produces=PRODUCES,
                       recognise=checkpoints.is_checkpoint_name)
     if checkpoints.checkpoint_paths(out) and not (resume or overwrite):
@@ -101,7 +108,7 @@ def train(params: Params, dataset: Dataset | str, backend: str, out: Path | str,
                        resume=resume or overwrite, recognise=checkpoints.is_checkpoint_name,
                        clear=overwrite and not resume):
         trained, summary = run_training(adapter, dataset, params, seed, out, resume=resume, threads=threads,
-                                        progress=progress, warn=warn)
+                                        progress=progress, warn=warn, heldout=heldout)
         save_weights(out / WEIGHTS_FILE, trained)
         write_connections(out / CONNECTIONS_FILE, trained.weights, params.network.delay_ms)
         plots.learning_curve(summary["learning_curve"], out / "learning_curve.png",
@@ -147,6 +154,7 @@ class _Run:
     params: Params
     drives: list[np.ndarray]  #: the input pattern of every image
     streams: Streams
+    heldout: Dataset | None = None  #: tested after every epoch (plasticity off)
 
 
 def _start(adapter, run: _Run, gains: np.ndarray, seed: int, run_dir: Path, resume: bool, warn) -> TrainState:
@@ -259,14 +267,15 @@ def _record_epoch(st: TrainState, ev: Evaluation | None, tallies: dict, run: _Ru
 
 
 def run_training(adapter, dataset: Dataset, params: Params, seed: int, run_dir: Path, resume: bool = False,
-                 threads: int = 1, progress: bool = True,
-                 warn: Callable[[str], None] = _print_warning) -> tuple[TrainedWeights, dict]:
+                 threads: int = 1, progress: bool = True, warn: Callable[[str], None] = _print_warning,
+                 heldout: Dataset | None = None) -> tuple[TrainedWeights, dict]:
     """The epoch loop on ``adapter`` (a not yet set-up backend), checkpoints in ``run_dir``;
     returns the trained weights and the summary (``train.json`` without provenance)."""
     net_p, tr_p = params.network, params.training
     streams = checkpoints.seed_streams(seed)
-    run = _Run(rule=rules.create(params.plasticity, net_p.outputs_per_class), dataset=dataset, params=params,
-               drives=[encode(img, net_p.input_encoding) for img in dataset.images], streams=streams)
+    run = _Run(rule=rules.create(params.plasticity, net_p.outputs_per_class, net_p.tie_rule), dataset=dataset, params=params,
+               drives=[encode(img, net_p.input_encoding) for img in dataset.images], streams=streams,
+               heldout=heldout)
     gains = input_gains(n_inputs(dataset.n_pixels, net_p.input_encoding), net_p.input_jitter, streams.init)
     st = _start(adapter, run, gains, seed, run_dir, resume, warn)
     resumed_from = st.epoch
@@ -282,6 +291,9 @@ def run_training(adapter, dataset: Dataset, params: Params, seed: int, run_dir: 
     while st.epoch < tr_p.max_epochs and not done:
         st.rule_state = run.rule.new_epoch(st.rule_state, st.epoch + 1)
         net, tallies = _train_epoch(net, run, st)
+        if run.heldout is not None:
+            tallies["heldout_accuracy"] = evaluate(net, run.heldout, net_p.input_encoding).accuracy
+            tallies["heldout_presentations"] = run.heldout.n_images
         st.epoch += 1
         ev = None
         if _should_evaluate(run, tallies):
@@ -312,7 +324,8 @@ def _summary(backend: str, seed: int, dataset: Dataset, params: Params, st: Trai
     retried = sum(h.get("retries", 0) for h in st.history[first:])
     evaluated = sum(h.get("evaluated", True) for h in st.history[first:])
     # every epoch presents each image for training, an evaluated one once more, plus the retries
-    sim_ms = ((st.epoch - first + evaluated) * dataset.n_images + retried) * presentation_ms
+    held = sum(h.get("heldout_presentations", 0) for h in st.history[first:])
+    sim_ms = ((st.epoch - first + evaluated) * dataset.n_images + retried + held) * presentation_ms
     return {
         "backend": backend, "seed": seed, **dataset.record(), "labels": list(dataset.labels),
         "epochs_run": st.epoch, "epochs_to_criterion": st.epochs_to_criterion,
