@@ -93,7 +93,7 @@ def groups_rate_model(x, y, xt, yt, k: int, seed: int, epochs: int = 4) -> tuple
     """Held-out accuracy of the rate model of the groups rule (module docstring), and the
     mean number of presentations per training image."""
     from snn_rl.model.params import load_params
-    from snn_rl.model.rules.groups import credited_output, pull, push
+    from snn_rl.model.rules.groups import credit, push
 
     p = load_params("reward-groups").plasticity
     rng = np.random.default_rng(seed)
@@ -110,17 +110,12 @@ def groups_rate_model(x, y, xt, yt, k: int, seed: int, epochs: int = 4) -> tuple
                 drive = x[i] @ w
                 drive[blocked] = -np.inf
                 win = int(np.argmax(drive))
-                group = np.arange(win // k * k, win // k * k + k)
                 if win // k != y[i]:  # the reward says wrong
                     w[:, win] = push(w[:, win], x[i], p.push_rate * decay)
                     w[:, win] /= np.linalg.norm(w[:, win])
-                    blocked[group] = True
+                    blocked[win // k * k:win // k * k + k] = True
                     continue
-                c = credited_output(w, x[i], group, share, p.conscience, k)
-                share[group] *= 1.0 - 1.0 / n_out
-                share[c] += 1.0 / n_out
-                credits[c] += 1
-                w[:, c] = pull(w[:, c], x[i], max(1.0 / (credits[c] + 1), p.pull_floor * decay))
+                c = credit(w, x[i], win // k, share, credits, p, k, decay)
                 w[:, c] /= np.linalg.norm(w[:, c])
                 break
     answers = np.argmax(xt @ w, axis=1) // k

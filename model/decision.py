@@ -90,13 +90,15 @@ def answering(counts: np.ndarray, k: int = 1) -> np.ndarray:
     return (best_in_group & top[:, None]).ravel() & (counts > 0)
 
 
-def answering_output(counts: np.ndarray, k: int = 1) -> int:
-    """The one output that answered (the most spikes within the winning group), or -1 when
-    there is no answer or the winning group's top is tied."""
-    if winner(counts, k) < 0:
-        return -1
-    ans = np.flatnonzero(answering(counts, k))
-    return int(ans[0]) if ans.size == 1 else -1
+def answer_outputs(counts: np.ndarray, spikes: SpikeTimes, answer: int, k: int = 1) -> np.ndarray:
+    """The outputs of group ``answer`` that gave its answer: its most active ones, or, when
+    its top is tied, those of them that fired first (several only if they fired together)."""
+    group = np.arange(answer * k, answer * k + k)
+    top = group[counts[group] == counts[group].max()]
+    if top.size == 1:
+        return top
+    first = first_spikes([spikes[j] for j in top])
+    return top[first == first.min()]
 
 
 def output_names(labels: Sequence[str], k: int = 1) -> list[str]:

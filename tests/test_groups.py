@@ -7,7 +7,7 @@ import pytest
 from snn_rl.experiments.evaluation import Evaluation
 from snn_rl.experiments.storage import StorageError, check_trained
 from snn_rl.model import rules
-from snn_rl.model.decision import (answering, answering_output, class_counts, output_names, outputs_per_class,
+from snn_rl.model.decision import (answer_outputs, answering, class_counts, output_names, outputs_per_class,
                                    winner)
 from snn_rl.model.params import Params, load_params
 from snn_rl.model.rules.groups import credited_output, groups_step, pull, push
@@ -29,8 +29,11 @@ def test_the_vote_sums_each_group_and_needs_a_strict_maximum():
 def test_the_answering_output_is_the_most_active_in_the_winning_group():
     counts = np.array([3, 0, 2, 2, 0, 0])
     assert answering(counts, 2).tolist() == [False, False, True, True, False, False]
-    assert answering_output(counts, 2) == -1  # two outputs of the winning group tie
-    assert answering_output(np.array([3, 0, 3, 1, 0, 0]), 2) == 2
+    together = [np.array([1.0, 2.0, 3.0]), np.array([]), np.array([4.0, 5.0]), np.array([4.0, 6.0]), [], []]
+    assert answer_outputs(counts, together, 1, 2).tolist() == [2, 3]  # two outputs of the winning group tie
+    apart = [np.array([1.0, 2.0, 3.0]), np.array([]), np.array([4.2, 5.0]), np.array([4.1, 6.0]), [], []]
+    assert answer_outputs(counts, apart, 1, 2).tolist() == [3]  # ... unless one fired first
+    assert answer_outputs(np.array([3, 0, 3, 1, 0, 0]), apart, 1, 2).tolist() == [2]
     assert answering(np.array([0, 2, 1, 0]), 1).tolist() == [False, True, False, False]  # K = 1 as before
 
 

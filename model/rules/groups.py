@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snn_rl.model.decision import SpikeTimes, decide, first_spikes, spike_counts
+from snn_rl.model.decision import SpikeTimes, answer_outputs, decide, spike_counts
 from snn_rl.model.rules.base import RuleDefaults, RuleState, Update
 from snn_rl.model.rules.stdp import normalise
 
@@ -70,15 +70,19 @@ def push(column: np.ndarray, x: np.ndarray, rate: float) -> np.ndarray:
     return np.clip(column - rate * unit(x) * norm, 0.0, None)
 
 
-def answer_outputs(counts: np.ndarray, post: SpikeTimes, answer: int, k: int) -> np.ndarray:
-    """The outputs of group ``answer`` that gave its answer: its most active ones, or, when
-    its group's top is tied, the one that fired first."""
+def credit(w: np.ndarray, x: np.ndarray, answer: int, share: np.ndarray, credits: np.ndarray, p, k: int,
+           decay: float) -> int:
+    """A reward for group ``answer``, in place: its output chosen by :func:`credited_output`
+    takes a share ``1/n_outputs`` of the group's credit and is pulled towards the image by
+    ``max(1/(credits + 1), pull_floor * decay)``; returns that output."""
     group = np.arange(answer * k, answer * k + k)
-    top = group[counts[group] == counts[group].max()]
-    if top.size == 1:
-        return top
-    first = first_spikes([post[j] for j in top])
-    return top[first == first.min()]
+    c = credited_output(w, x, group, share, p.conscience, k)
+    rate = 1.0 / w.shape[1]
+    share[group] *= 1.0 - rate
+    share[c] += rate
+    credits[c] += 1.0
+    w[:, c] = pull(w[:, c], x, max(1.0 / (credits[c] + 1.0), p.pull_floor * decay))
+    return c
 
 
 def groups_step(weights: np.ndarray, state: RuleState, pre: SpikeTimes, post: SpikeTimes, target: int, p,
@@ -94,16 +98,8 @@ def groups_step(weights: np.ndarray, state: RuleState, pre: SpikeTimes, post: Sp
     if first:
         st["blocked"][:] = 0.0
     decay = p.rate_decay ** max(0.0, float(st["epoch"][0]) - 1.0)
-    n_out = w.shape[1]
     if rewarded:
-        group = np.arange(answer * k, answer * k + k)
-        c = credited_output(w, x, group, st["share"], p.conscience, k)
-        rate = 1.0 / n_out
-        st["share"][group] *= 1.0 - rate
-        st["share"][c] += rate
-        st["credits"][c] += 1.0
-        a = max(1.0 / (st["credits"][c] + 1.0), p.pull_floor * decay)
-        w[:, c] = pull(w[:, c], x, a)
+        credit(w, x, answer, st["share"], st["credits"], p, k, decay)
         st["blocked"][:] = 0.0
     elif answer >= 0:
         for j in answer_outputs(counts, post, answer, k):

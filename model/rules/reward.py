@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snn_rl.model.decision import SpikeTimes, answering, answering_output, decide, first_spikes, spike_counts
+from snn_rl.model.decision import SpikeTimes, answer_outputs, answering, decide, spike_counts
 from snn_rl.model.params import PlasticityParams
 from snn_rl.model.rules.base import RuleDefaults, RuleState, StepResult, Update
 from snn_rl.model.rules.stdp import eligibility, normalise, rescale_columns
@@ -177,9 +177,7 @@ def plasticity_step(
     the one that fired the most in that group."""
     counts = spike_counts(post)
     win = decide(post, k, tie_rule)
-    out = answering_output(counts, k) if k > 1 or win < 0 else win
-    if win >= 0 and out < 0:  # a tie settled by the first spike: the group's first output answered
-        out = win * k + int(np.argmin(first_spikes(post[win * k:win * k + k])))
+    out = int(answer_outputs(counts, post, win, k)[0]) if win >= 0 else -1
     r = reward(win, target, p)
     if p.expectation == "output":
         err = output_reward_error(r, np.zeros(len(counts)) if success is None else success, counts, p, k)

@@ -90,6 +90,16 @@ def learning_curve(history: list[dict], path: Path, title: str = "") -> None:
     save_figure(fig, path)
 
 
+def _output_image(weights: np.ndarray, j: int, image_shape) -> np.ndarray:
+    """Output ``j``'s input weights as the pixel grid, one grid per input channel side by side
+    (ON left), a blank column between them."""
+    rows, cols = image_shape
+    n_pix = rows * cols
+    grids = [weights[c * n_pix:(c + 1) * n_pix, j].reshape(rows, cols) for c in range(weights.shape[0] // n_pix)]
+    gap = np.full((rows, 1), np.nan)
+    return np.hstack([g if i == 0 else np.hstack([gap, g]) for i, g in enumerate(grids)])
+
+
 def weight_grids(weights: np.ndarray, labels, image_shape, encoding: str, path: Path, title: str = "") -> None:
     """Each output neuron's incoming weights drawn as the pixel grid (one panel per channel);
     with several outputs per class, one row per class and its outputs side by side (the
@@ -102,12 +112,9 @@ def weight_grids(weights: np.ndarray, labels, image_shape, encoding: str, path: 
     if k > 1:
         fig, axes = _subplots(len(labels), k, figsize=(0.5 * k * len(channels) + 1.5, 0.55 * len(labels) + 0.8),
                               squeeze=False)
-        gap = np.full((rows, 1), np.nan)
         for j in range(weights.shape[1]):
-            grids = [weights[c * n_pix:(c + 1) * n_pix, j].reshape(rows, cols) for c in range(len(channels))]
             ax = axes[j // k, j % k]
-            im = ax.imshow(np.hstack([g if i == 0 else np.hstack([gap, g]) for i, g in enumerate(grids)]),
-                           cmap="viridis", vmin=0, vmax=vmax)
+            im = ax.imshow(_output_image(weights, j, image_shape), cmap="viridis", vmin=0, vmax=vmax)
             ax.set_xticks([])
             ax.set_yticks([])
         for c, lab in enumerate(labels):
@@ -163,8 +170,6 @@ def weight_panels(trained: dict, backends: list[str], seeds: list[int], path: Pa
     """
     keys = [(b, s) for b in backends for s in seeds if (b, s) in trained]
     first = trained[keys[0]]
-    rows, cols = first.image_shape
-    n_pix = rows * cols
     n_out = first.weights.shape[1]
     names = output_names(first.labels, outputs_per_class(n_out, len(first.labels)))
     vmax = max(float(t.weights.max()) for t in trained.values()) or 1.0
@@ -174,12 +179,8 @@ def weight_panels(trained: dict, backends: list[str], seeds: list[int], path: Pa
     for r, key in enumerate(keys):
         t = trained[key]
         for j, label in enumerate(names):
-            grids = [t.weights[c * n_pix:(c + 1) * n_pix, j].reshape(rows, cols)
-                     for c in range(t.weights.shape[0] // n_pix)]
-            gap = np.full((rows, 1), np.nan)
-            image = np.hstack([g if i == 0 else np.hstack([gap, g]) for i, g in enumerate(grids)])
             ax = axes[r, j]
-            im = ax.imshow(image, cmap="viridis", vmin=0, vmax=vmax)
+            im = ax.imshow(_output_image(t.weights, j, t.image_shape), cmap="viridis", vmin=0, vmax=vmax)
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
