@@ -21,7 +21,8 @@ exactly the inputs the network sees (``digits`` / ``digits-test``: binarised at 
   parameter set ``reward-groups``), with the rule's own pull, push and credit functions: the
   column with the largest drive through its unit-norm weights answers (no spikes, so no
   ties), a wrong answer pushes it away and suppresses its group for a retry, a right one
-  pulls the group's output chosen by drive and conscience. 4 epochs.
+  pushes a close rival of another group away and pulls the group's output chosen by drive
+  and conscience. 4 epochs.
 - ``logistic``: multinomial logistic regression (scikit-learn) on the same binary inputs and
   on the 16 grey levels: a linear read-out's ceiling for each input coding.
 
@@ -93,7 +94,7 @@ def groups_rate_model(x, y, xt, yt, k: int, seed: int, epochs: int = 4) -> tuple
     """Held-out accuracy of the rate model of the groups rule (module docstring), and the
     mean number of presentations per training image."""
     from snn_rl.model.params import load_params
-    from snn_rl.model.rules.groups import credit, push
+    from snn_rl.model.rules.groups import credit, push, rival
 
     p = load_params("reward-groups").plasticity
     rng = np.random.default_rng(seed)
@@ -115,6 +116,10 @@ def groups_rate_model(x, y, xt, yt, k: int, seed: int, epochs: int = 4) -> tuple
                     w[:, win] /= np.linalg.norm(w[:, win])
                     blocked[win // k * k:win // k * k + k] = True
                     continue
+                j = rival(w, x[i], win // k, k, p.rival_window) if p.rival_push > 0 else -1
+                if j >= 0:
+                    w[:, j] = push(w[:, j], x[i], p.rival_push * decay)
+                    w[:, j] /= np.linalg.norm(w[:, j])
                 c = credit(w, x[i], win // k, share, credits, p, k, decay)
                 w[:, c] /= np.linalg.norm(w[:, c])
                 break

@@ -1,16 +1,24 @@
 """K outputs per class on the 8 x 8 digits: held-out accuracy and training time per K, backend, seed.
 
     python benchmarks/digits_groups.py [--ks 1 3 5 10] [--backends nest neuron spinnaker-emulated]
-                                       [--neuron-ks 10] [--seeds 5] [--jobs 2] [--out runs/digits-groups]
+                                       [--neuron-ks 10] [--seeds 5] [--jobs 2] [--params reward-groups]
+                                       [--out runs/digits-groups]
+    python benchmarks/digits_groups.py --letters 3 [--backends ...] [--seeds 5] [--out ...]
 
 Every run goes through the CLI in its own interpreter: ``snn-rl train --dataset digits --params
 reward-groups`` (K set by ``network.outputs_per_class``) with ``--heldout digits-test``, so the
 learning curve holds the held-out accuracy after every epoch (plasticity off; the last one is
 what ``snn-rl test --dataset digits-test --repeats 1`` gives). Weights trained on NEST are also
 tested on ``spinnaker-emulated`` (SpiNNaker's 1 ms step and 16-bit weights), weights trained on
-``spinnaker-emulated`` (``--backends ... spinnaker-emulated``) on NEST. A finished run
-is read back, not repeated. Writes ``digits_groups.{json,md}`` under ``--out`` and prints
-the table; ``--jobs`` runs that many trainings at once (one per core).
+``spinnaker-emulated`` (``--backends ... spinnaker-emulated``) on NEST. Writes
+``digits_groups.{json,md}`` under ``--out`` and prints the table.
+
+``--letters K`` trains A-D and the alphabet instead, with K outputs per class and the weight
+norm scaled to 5 x 3 images (:data:`LETTERS`), to the letters' criterion, and tests the kept
+weights with ``snn-rl test --repeats 1``; writes ``letters_groups.{json,md}``.
+
+A finished run is read back, not repeated, unless its parameters differ from the ones asked
+for; ``--jobs`` runs that many trainings at once (one per core).
 """
 
 from __future__ import annotations
@@ -42,8 +50,9 @@ CROSS = {"nest": "spinnaker-emulated", "spinnaker-emulated": "nest"}
 def run_one(out: Path, backend: str, k: int, seed: int) -> dict:
     """Train one run (and test it on :data:`CROSS`), unless finished; its figures."""
     run = out / f"{backend}-k{k}-seed{seed}"
-    if not (run / "train.json").exists():
-        params = out / f"params-k{k}.json"
+    params = out / f"params-k{k}.json"
+    done = run / "train.json"
+    if not done.exists() or json.loads(done.read_text())["params"] != json.loads(params.read_text()):
         _cli("train", "--backend", backend, "--dataset", "digits", "--params", str(params), "--seed", str(seed),
              "--heldout", "digits-test", "--quiet", "--overwrite", "--out", str(run))
     summary = json.loads((run / "train.json").read_text())
@@ -52,7 +61,7 @@ def run_one(out: Path, backend: str, k: int, seed: int) -> dict:
            "train_seconds": summary["wall_seconds"], "epochs": summary["epochs_run"]}
     if backend in CROSS:
         test = run / f"test-{CROSS[backend]}"
-        if not (test / "test.json").exists():
+        if not (test / "test.json").exists() or (test / "test.json").stat().st_mtime < done.stat().st_mtime:
             _cli("test", "--backend", CROSS[backend], "--weights", str(run), "--dataset", "digits-test",
                  "--repeats", "1", "--overwrite", "--out", str(test))
         row["cross"] = json.loads((test / "test.json").read_text())["accuracy"]
@@ -60,10 +69,56 @@ def run_one(out: Path, backend: str, k: int, seed: int) -> dict:
     return row
 
 
-def table(rows: list[dict]) -> str:
-    def cell(values: list[float], fmt: str = ".3f") -> str:
-        return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})" if values else "-"
+#: the letters with K outputs per class: the norm that gives a matching 5 x 3 image (15 active
+#: inputs) the drive 0.7 nA gives a digit (64): 0.7 x 8 / sqrt(15); trained to the letters' criterion
+LETTERS = {"plasticity": {"weight_norm_nA": 1.45},
+           "training": {"max_epochs": 60, "stop_at_criterion": True, "min_margin": 2, "evaluate": "every"}}
 
+
+def run_letters(out: Path, backend: str, dataset: str, k: int, seed: int) -> dict:
+    """Train ``dataset`` (abcd, alphabet) with K outputs per class, unless finished, and test the
+    kept weights on the backend and (NEST-trained) on spinnaker-emulated."""
+    run = out / f"{dataset}-{backend}-k{k}-seed{seed}"
+    params = out / f"params-letters-k{k}.json"
+    done = run / "train.json"
+    if not done.exists() or json.loads(done.read_text())["params"] != json.loads(params.read_text()):
+        _cli("train", "--backend", backend, "--dataset", dataset, "--params", str(params), "--seed", str(seed),
+             "--quiet", "--overwrite", "--out", str(run))
+    summary = json.loads(done.read_text())
+    row = {"dataset": dataset, "backend": backend, "k": k, "seed": seed, "epochs": summary["epochs_run"],
+           "criterion_met": summary["criterion_met"], "train_seconds": summary["wall_seconds"]}
+    for name, target in (("accuracy", backend), ("cross", CROSS.get(backend))):
+        if target is None:
+            continue
+        test = run / f"test-{target}"
+        if not (test / "test.json").exists() or (test / "test.json").stat().st_mtime < done.stat().st_mtime:
+            _cli("test", "--backend", target, "--weights", str(run), "--dataset", dataset, "--repeats", "1",
+                 "--overwrite", "--out", str(test))
+        row[name] = json.loads((test / "test.json").read_text())["accuracy"]
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def letters_table(rows: list[dict]) -> str:
+    lines = ["| data set | K | trained and tested on | seeds | accuracy, median (range) | the same weights on "
+             "(NEST: spinnaker-emulated; spinnaker-emulated: NEST) | criterion met | epochs (median) | "
+             "training wall time, s (median) |", "|---|---|---|---|---|---|---|---|---|"]
+    for dataset, k, backend in sorted({(r["dataset"], r["k"], r["backend"]) for r in rows}):
+        sel = [r for r in rows if (r["dataset"], r["k"], r["backend"]) == (dataset, k, backend)]
+        acc = [r["accuracy"] for r in sel]
+        cross = [r["cross"] for r in sel if "cross" in r]
+        lines.append(f"| {dataset} | {k} | {backend} | {len(sel)} | {_cell(acc)} | {_cell(cross)} | "
+                     f"{sum(r['criterion_met'] for r in sel)} of {len(sel)} | "
+                     f"{statistics.median(r['epochs'] for r in sel):.0f} | "
+                     f"{statistics.median(r['train_seconds'] for r in sel):.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(values: list[float], fmt: str = ".3f") -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})" if values else "-"
+
+
+def table(rows: list[dict]) -> str:
     lines = ["| K | outputs | trained and tested on | seeds | held-out accuracy, median (range) | "
              "the same weights on (NEST: spinnaker-emulated; spinnaker-emulated: NEST) | "
              "held-out after each epoch (median) | training wall time, s (median) |",
@@ -73,7 +128,7 @@ def table(rows: list[dict]) -> str:
         sel = [r for r in rows if (r["k"], r["backend"]) == (k, backend)]
         emu = [r["cross"] for r in sel if "cross" in r]
         curve = " / ".join(f"{statistics.median(e):.3f}" for e in zip(*[r["heldout_curve"] for r in sel]))
-        lines.append(f"| {k} | {10 * k} | {backend} | {len(sel)} | {cell([r['heldout'] for r in sel])} | {cell(emu)} | "
+        lines.append(f"| {k} | {10 * k} | {backend} | {len(sel)} | {_cell([r['heldout'] for r in sel])} | {_cell(emu)} | "
                      f"{curve} | {statistics.median(r['train_seconds'] for r in sel):.0f} |")
     return "\n".join(lines) + "\n"
 
@@ -87,15 +142,31 @@ def main(argv: list[str] | None = None) -> int:
                     help="outputs per class, on NEURON and spinnaker-emulated")
     ap.add_argument("--seeds", type=int, default=5, help="seeds 1..N")
     ap.add_argument("--jobs", type=int, default=2, help="trainings at once")
+    ap.add_argument("--params", default="reward-groups", help="parameter set (name or file) K is set in")
+    ap.add_argument("--letters", type=int, metavar="K", default=0,
+                    help="instead of the digits: A-D and the alphabet with K outputs per class on --backends "
+                         "(weight norm 1.45 nA, to the letters' criterion, at most 60 epochs)")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "digits-groups")
     args = ap.parse_args(argv)
-    if min(args.ks + args.neuron_ks) < 1 or args.seeds < 1 or args.jobs < 1:
-        ap.error("--ks, --neuron-ks, --seeds and --jobs must be positive")
+    if min(args.ks + args.neuron_ks) < 1 or args.seeds < 1 or args.jobs < 1 or args.letters < 0:
+        ap.error("--ks, --neuron-ks, --seeds, --jobs and --letters must be positive")
     args.out.mkdir(parents=True, exist_ok=True)
     from snn_rl.model.params import load_params
 
+    if args.letters:
+        params = load_params(args.params).merged({**LETTERS, "network": {"outputs_per_class": args.letters}})
+        (args.out / f"params-letters-k{args.letters}.json").write_text(json.dumps(params.to_dict(), indent=1) + "\n")
+        jobs = [(b, d, args.letters, s) for d in ("alphabet", "abcd") for b in args.backends
+                for s in range(1, args.seeds + 1)]
+        with ThreadPoolExecutor(args.jobs) as pool:
+            rows = list(pool.map(lambda j: run_letters(args.out, *j), jobs))
+        text = letters_table(rows)
+        (args.out / "letters_groups.json").write_text(json.dumps({"rows": rows}, indent=1) + "\n")
+        (args.out / "letters_groups.md").write_text(text)
+        print(text)
+        return 0
     for k in set(args.ks + args.neuron_ks):  # reward-groups with K outputs per class, every value stated
-        params = load_params("reward-groups").merged({"network": {"outputs_per_class": k}})
+        params = load_params(args.params).merged({"network": {"outputs_per_class": k}})
         (args.out / f"params-k{k}.json").write_text(json.dumps(params.to_dict(), indent=1) + "\n")
     jobs = [(b, k, s) for b in args.backends for k in (args.ks if b == "nest" else args.neuron_ks)
             for s in range(1, args.seeds + 1)]

@@ -82,6 +82,8 @@ LIMITS = {
     "plasticity.push_rate": "[0, 1]",
     "plasticity.rate_decay": "(0, 1]",
     "plasticity.suppress_nA": "[0, 100]",
+    "plasticity.rival_push": "[0, 1]",
+    "plasticity.rival_window": "[0, 1]",
     "training.max_epochs": "[1, 100000]",
     "training.min_winner_spikes": "[0, 1000]",
     "training.max_winner_spikes": "[0, 1000]",
@@ -191,6 +193,11 @@ class PlasticityParams:
     #: rule "groups": current into every output of a group that answered wrong, while the image
     #: is shown again (the network's next choice answers), nA
     suppress_nA: float = 3.0
+    #: rule "groups": after a right answer, the output of another group with the largest drive
+    #: is pushed this far (of its norm) from the image when its drive is within rival_window
+    #: (a fraction) of the credited output's: right answers keep a margin (LVQ 2.1's window)
+    rival_push: float = 0.0
+    rival_window: float = 0.1
 
 
 @dataclass(frozen=True)

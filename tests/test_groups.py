@@ -1,6 +1,8 @@
 """K outputs per class: the vote (model/decision.py), the groups rule (model/rules/groups.py) and
 the weights files and parameters that carry K. Pure logic, no simulator."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from snn_rl.model import rules
 from snn_rl.model.decision import (answer_outputs, answering, class_counts, output_names, outputs_per_class,
                                    winner)
 from snn_rl.model.params import Params, load_params
-from snn_rl.model.rules.groups import credited_output, groups_step, pull, push
+from snn_rl.model.rules.groups import credited_output, groups_step, pull, push, rival
 from snn_rl.model.rules.stdp import l2_columns, normalise
 
 
@@ -101,13 +103,35 @@ def test_a_right_answer_pulls_the_credited_output_towards_the_image():
     w = l2_columns(np.ones((4, 4)), P.weight_norm_nA)
     st = _rule_state(4, k)
     pre, post = _spikes(x, np.array([0, 0, 2, 1]))
-    new, st2, answer, rewarded = groups_step(w, st, pre, post, target=1, p=P, k=k)
+    # (every output has the same drive here: without rival_push = 0 a rival would be pushed too)
+    new, st2, answer, rewarded = groups_step(w, st, pre, post, target=1, p=dataclasses.replace(P, rival_push=0.0), k=k)
     assert (answer, rewarded) == (1, True)
     moved = np.flatnonzero(np.any(~np.isclose(new, w), axis=0))
     assert moved.size == 1 and moved[0] in (2, 3)  # one output of the rewarded group, none elsewhere
     c = moved[0]
     assert new[0, c] > w[0, c] and new[1, c] < w[1, c]  # towards the active inputs
     assert st2["credits"][c] == 1 and st2["share"][c] > st["share"][c]
+
+
+def test_a_right_answer_pushes_a_close_rival_of_another_group_away():
+    k, x = 2, np.array([1, 1, 1, 0.0])
+    w = l2_columns(np.array([[1, 0, 1, 0], [1, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 1.0]]), P.weight_norm_nA)
+    # drives of the image: 1.73 for output 2 (group 1), 1.15 for output 0 and 0.71 for output 1 (group 0)
+    pre, post = _spikes(x, np.array([0, 0, 2, 0]))
+    on = dataclasses.replace(P, rival_push=0.2, rival_window=0.4)
+    assert rival(w, x, 1, k, 0.4) == 0 and rival(w, x, 1, k, 0.3) == -1
+    new, *_ = groups_step(w, _rule_state(4, k), pre, post, target=1, p=on, k=k)
+    assert new[0, 0] < w[0, 0] and new[3, 0] > w[3, 0]  # output 0 (class 0) moved away from the image
+    assert np.allclose(new[:, 1], w[:, 1])  # the far rival is left alone
+    narrow = dataclasses.replace(on, rival_window=0.3)
+    new, *_ = groups_step(w, _rule_state(4, k), pre, post, target=1, p=narrow, k=k)
+    assert np.allclose(new[:, :2], w[:, :2])  # outside the window: no push
+    # a right answer on a retry (not the image's first showing) pushes no rival
+    new, *_ = groups_step(w, _rule_state(4, k), pre, post, target=1, p=on, k=k, first=False)
+    assert np.allclose(new[:, :2], w[:, :2])
+    off = dataclasses.replace(on, rival_push=0.0)
+    new, *_ = groups_step(w, _rule_state(4, k), pre, post, target=1, p=off, k=k)
+    assert np.allclose(new[:, :2], w[:, :2])
 
 
 def test_a_wrong_answer_pushes_the_answering_output_and_suppresses_its_group_in_the_retry():

@@ -68,11 +68,11 @@ def test_protocol_round_trip_and_corruption(tmp_path):
         load_protocol(tmp_path / "junk.npz")
 
 
-def _recording(backend: str, spikes, digest: str = "d") -> Recording:
+def _recording(backend: str, spikes, digest: str = "d", tie_rule: str = "none") -> Recording:
     """Two inputs and two outputs per window; 100 ms window, 150 ms presentation."""
     return Recording(backend=backend, protocol_digest=digest, labels=("A", "B"), n_inputs=2, window_ms=100.0,
                      presentation_ms=150.0, spikes=[[np.array(t, dtype=float) for t in w] for w in spikes],
-                     wall_seconds=0.0)
+                     wall_seconds=0.0, tie_rule=tie_rule)
 
 
 WINDOWS = [
@@ -112,6 +112,20 @@ def test_count_and_timing_differences_are_measured():
     assert r["winner_agreement"] == 1.0
     # Elephant's normalisation: two extra spikes far from the others give about sqrt(2)
     assert r["outputs"]["van_rossum_max"] == pytest.approx(np.sqrt(2), rel=0.1)
+
+
+def test_winner_agreement_settles_ties_by_the_networks_tie_rule(tmp_path):
+    # two spikes each: A fires first on backend a, B first on backend b
+    a = [[[10], [12], [5, 50], [7, 60]]]
+    b = [[[10], [12], [8, 50], [6, 60]]]
+    # without a tie rule both windows are no answer: the same answer
+    assert compare(_recording("a", a), _recording("b", b))["winner_agreement"] == 1.0
+    # with first_spike, a answers A and b answers B
+    ra, rb = _recording("a", a, tie_rule="first_spike"), _recording("b", b, tie_rule="first_spike")
+    assert compare(ra, rb)["winner_agreement"] == 0.0
+    # the tie rule is kept in the recording file
+    save_recording(tmp_path / "a.npz", ra)
+    assert load_recording(tmp_path / "a.npz").tie_rule == "first_spike"
 
 
 def test_van_rossum_of_one_spike_against_none_is_one():

@@ -21,7 +21,7 @@ from snn_rl.errors import InputError
 from snn_rl.experiments.lockstep import Recording, load_recording
 from snn_rl.experiments.outputs import json_with, prepare_out_file
 from snn_rl.experiments.storage import write_json
-from snn_rl.model.decision import winner
+from snn_rl.model.decision import decide
 
 
 def _van_rossum(a: list[np.ndarray], b: list[np.ndarray], t_stop_ms: float, tau_ms: float) -> np.ndarray:
@@ -61,8 +61,8 @@ def compare(a: Recording, b: Recording, tau_ms: float = 10.0) -> dict:
     per ``window_ms`` (Hz). ``van_rossum_*`` use Elephant's van Rossum distance with time
     constant ``tau_ms`` (ms). ``b_minus_a_spike_time_ms`` is the mean time difference of
     corresponding spikes in neuron-windows with equal counts (negative: ``b`` fires
-    earlier). ``winner_agreement`` is the fraction of windows in which the same class
-    wins the vote (or none does) on both backends.
+    earlier). ``winner_agreement`` is the fraction of windows in which both backends
+    give the same answer (or none): the group vote, a tie settled by the network's tie rule.
     """
     if a.protocol_digest != b.protocol_digest:
         raise ValueError(f"recordings of {a.backend} and {b.backend} replay different protocols")
@@ -84,9 +84,9 @@ def compare(a: Recording, b: Recording, tau_ms: float = 10.0) -> dict:
     shifts = np.concatenate(shifts) if shifts else np.zeros(0)
     result["b_minus_a_spike_time_ms"] = float(shifts.mean()) if shifts.size else None
     result["equal_count_spikes"] = int(shifts.size)
-    k = a.outputs_per_class  # the answer is the group vote (model/decision.py)
-    wa = np.array([winner(c[n_in:], k) for c in ca])
-    wb = np.array([winner(c[n_in:], k) for c in cb])
+    k = a.outputs_per_class  # the answer: the group vote and the network's tie rule (model/decision.py)
+    wa = np.array([decide(w[n_in:], k, a.tie_rule) for w in a.spikes])
+    wb = np.array([decide(w[n_in:], k, b.tie_rule) for w in b.spikes])
     result["winner_agreement"] = float(np.mean(wa == wb))
     result["per_window"] = {
         "exact_match_rate": np.mean(ca == cb, axis=1).tolist(),

@@ -142,6 +142,7 @@ class Recording:
     presentation_ms: float  #: window plus rest gap, ms
     spikes: list[list[np.ndarray]]  #: [window][neuron] spike times, ms from onset; inputs first
     wall_seconds: float
+    tie_rule: str = "none"  #: the protocol network's ``tie_rule`` (model/decision.py)
 
     @property
     def n_windows(self) -> int:
@@ -175,6 +176,7 @@ def record(backend, protocol: Protocol, threads: int = 1) -> Recording:
         backend=backend.name, protocol_digest=protocol.digest(), labels=protocol.labels,
         n_inputs=protocol.drives.shape[1], window_ms=protocol.network.window_ms,
         presentation_ms=net.presentation_ms, spikes=spikes, wall_seconds=time.perf_counter() - t0,
+        tie_rule=protocol.network.tie_rule,
     )
 
 
@@ -185,7 +187,8 @@ def save_recording(path: Path, r: Recording) -> None:
     times = np.concatenate([t for w in r.spikes for t in w] or [np.zeros(0)])
     meta = {"backend": r.backend, "protocol_digest": r.protocol_digest, "labels": list(r.labels),
             "n_inputs": r.n_inputs, "n_neurons": n_neurons, "n_windows": r.n_windows,
-            "window_ms": r.window_ms, "presentation_ms": r.presentation_ms, "wall_seconds": r.wall_seconds}
+            "window_ms": r.window_ms, "presentation_ms": r.presentation_ms, "wall_seconds": r.wall_seconds,
+            "tie_rule": r.tie_rule}
     atomic_write_bytes(Path(path), npz_bytes({
         "window": window, "neuron": neuron, "times_ms": times, "meta_json": np.array(json.dumps(meta)),
     }))
@@ -203,6 +206,7 @@ def load_recording(path: Path) -> Recording:
         backend=m["backend"], protocol_digest=m["protocol_digest"], labels=tuple(m["labels"]),
         n_inputs=m["n_inputs"], window_ms=m["window_ms"], presentation_ms=m["presentation_ms"],
         spikes=[[np.array(t) for t in w] for w in spikes], wall_seconds=m["wall_seconds"],
+        tie_rule=m.get("tie_rule", "none"),  # recordings written before the tie rule: none
     )
 
 
