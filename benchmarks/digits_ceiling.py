@@ -21,7 +21,7 @@ exactly the inputs the network sees (``digits`` / ``digits-test``: binarised at 
   parameter set ``reward-groups``), with the rule's own pull, push and credit functions: the
   column with the largest drive through its unit-norm weights answers (no spikes, so no
   ties), a wrong answer pushes it away and suppresses its group for a retry, a right one
-  pushes a close rival of another group away and pulls the group's output chosen by drive
+  (on the first showing) pushes a close rival of another group away and pulls the group's output chosen by drive
   and conscience. 4 epochs.
 - ``logistic``: multinomial logistic regression (scikit-learn) on the same binary inputs and
   on the 16 grey levels: a linear read-out's ceiling for each input coding.
@@ -106,7 +106,7 @@ def groups_rate_model(x, y, xt, yt, k: int, seed: int, epochs: int = 4) -> tuple
         decay = p.rate_decay ** epoch
         for i in rng.permutation(len(x)):
             blocked = np.zeros(n_out, dtype=bool)
-            for _ in range(10):
+            for attempt in range(10):
                 shown += 1
                 drive = x[i] @ w
                 drive[blocked] = -np.inf
@@ -116,7 +116,7 @@ def groups_rate_model(x, y, xt, yt, k: int, seed: int, epochs: int = 4) -> tuple
                     w[:, win] /= np.linalg.norm(w[:, win])
                     blocked[win // k * k:win // k * k + k] = True
                     continue
-                j = rival(w, x[i], win // k, k, p.rival_window) if p.rival_push > 0 else -1
+                j = rival(w, x[i], win // k, k, p.rival_window) if p.rival_push > 0 and attempt == 0 else -1
                 if j >= 0:
                     w[:, j] = push(w[:, j], x[i], p.rival_push * decay)
                     w[:, j] /= np.linalg.norm(w[:, j])

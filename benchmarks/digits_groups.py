@@ -110,7 +110,7 @@ def letters_table(rows: list[dict]) -> str:
         lines.append(f"| {dataset} | {k} | {backend} | {len(sel)} | {_cell(acc)} | {_cell(cross)} | "
                      f"{sum(r['criterion_met'] for r in sel)} of {len(sel)} | "
                      f"{statistics.median(r['epochs'] for r in sel):.0f} | "
-                     f"{statistics.median(r['train_seconds'] for r in sel):.0f} |")
+                     f"{statistics.median(r['train_seconds'] for r in sel):.1f} |")
     return "\n".join(lines) + "\n"
 
 
