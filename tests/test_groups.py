@@ -120,6 +120,7 @@ def test_a_right_answer_pushes_a_close_rival_of_another_group_away():
     pre, post = _spikes(x, np.array([0, 0, 2, 0]))
     on = dataclasses.replace(P, rival_push=0.2, rival_window=0.4)
     assert rival(w, x, 1, k, 0.4) == 0 and rival(w, x, 1, k, 0.3) == -1
+    assert rival(w, x, 0, 4, 1.0) == -1  # one group of four: no rival
     new, *_ = groups_step(w, _rule_state(4, k), pre, post, target=1, p=on, k=k)
     assert new[0, 0] < w[0, 0] and new[3, 0] > w[3, 0]  # output 0 (class 0) moved away from the image
     assert np.allclose(new[:, 1], w[:, 1])  # the far rival is left alone

@@ -126,6 +126,13 @@ def test_winner_agreement_settles_ties_by_the_networks_tie_rule(tmp_path):
     # the tie rule is kept in the recording file
     save_recording(tmp_path / "a.npz", ra)
     assert load_recording(tmp_path / "a.npz").tie_rule == "first_spike"
+    with np.load(tmp_path / "a.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta_json"]))
+    arrays["meta_json"] = np.array(json.dumps({**meta, "tie_rule": "coin"}))
+    np.savez(tmp_path / "edited.npz", **arrays)
+    with pytest.raises(StorageError, match="tie rule"):
+        load_recording(tmp_path / "edited.npz")
 
 
 def test_van_rossum_of_one_spike_against_none_is_one():

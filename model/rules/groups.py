@@ -86,10 +86,12 @@ def push(column: np.ndarray, x: np.ndarray, rate: float) -> np.ndarray:
 
 def rival(weights: np.ndarray, x: np.ndarray, answer: int, k: int, window: float) -> int:
     """The output outside group ``answer`` with the largest drive, if that drive is within
-    ``window`` (a fraction) of the group's largest; else -1."""
+    ``window`` (a fraction) of the group's largest; else -1 (also when there is no other group)."""
     d = drives(weights, x)
     inside = np.zeros(d.size, dtype=bool)
     inside[answer * k:answer * k + k] = True
+    if inside.all():
+        return -1
     j = int(np.argmax(np.where(inside, -np.inf, d)))
     return j if d[j] >= (1.0 - window) * d[inside].max() else -1
 

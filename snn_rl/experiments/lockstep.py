@@ -35,7 +35,7 @@ from snn_rl.experiments.outputs import npz_with, prepare_out_file
 from snn_rl.experiments.runs import load_trained
 from snn_rl.experiments.storage import StorageError, TrainedWeights, atomic_write_bytes, load_npz, npz_bytes
 from snn_rl.model.dataset import Dataset, as_dataset, encode, flip_pixels
-from snn_rl.model.decision import output_names, outputs_per_class
+from snn_rl.model.decision import TIE_RULES, output_names, outputs_per_class
 from snn_rl.model.network import CharacterNetwork
 from snn_rl.model.params import NetworkParams, Params, PlasticityParams
 
@@ -199,6 +199,8 @@ def load_recording(path: Path) -> Recording:
     if "meta_json" not in data:
         raise StorageError(f"{path} is not a lockstep recording (no metadata)")
     m = json.loads(str(data["meta_json"]))
+    if m.get("tie_rule", "none") not in TIE_RULES:
+        raise StorageError(f"{path}: unknown tie rule {m['tie_rule']!r} in the recording (one of {', '.join(TIE_RULES)})")
     spikes = [[[] for _ in range(m["n_neurons"])] for _ in range(m["n_windows"])]
     for w, n, t in zip(data["window"], data["neuron"], data["times_ms"]):
         spikes[int(w)][int(n)].append(float(t))
