@@ -13,9 +13,9 @@ tested on ``spinnaker-emulated`` (SpiNNaker's 1 ms step and 16-bit weights), wei
 ``spinnaker-emulated`` (``--backends ... spinnaker-emulated``) on NEST. Writes
 ``digits_groups.{json,md}`` under ``--out`` and prints the table.
 
-``--letters K`` trains A-D and the alphabet instead, with K outputs per class and the weight
-norm scaled to 5 x 3 images (:data:`LETTERS`), to the letters' criterion, and tests the kept
-weights with ``snn-rl test --repeats 1``; writes ``letters_groups.{json,md}``.
+``--letters K`` trains A-D and the alphabet instead, with K outputs per class, to the letters'
+criterion (:data:`LETTERS`), and tests the kept weights with ``snn-rl test --repeats 1``;
+writes ``letters_groups.{json,md}``.
 
 A finished run is read back, not repeated, unless its parameters differ from the ones asked
 for; ``--jobs`` runs that many trainings at once (one per core).
@@ -69,10 +69,9 @@ def run_one(out: Path, backend: str, k: int, seed: int) -> dict:
     return row
 
 
-#: the letters with K outputs per class: the norm that gives a matching 5 x 3 image (15 active
-#: inputs) the drive 0.7 nA gives a digit (64): 0.7 x 8 / sqrt(15); trained to the letters' criterion
-LETTERS = {"plasticity": {"weight_norm_nA": 1.45},
-           "training": {"max_epochs": 60, "stop_at_criterion": True, "min_margin": 2, "evaluate": "every"}}
+#: the letters with K outputs per class, trained to the letters' criterion (the weight norm
+#: follows from the images: plasticity.match_drive_nA)
+LETTERS = {"training": {"max_epochs": 60, "stop_at_criterion": True, "min_margin": 2, "evaluate": "every"}}
 
 
 def run_letters(out: Path, backend: str, dataset: str, k: int, seed: int) -> dict:
@@ -145,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", default="reward-groups", help="parameter set (name or file) K is set in")
     ap.add_argument("--letters", type=int, metavar="K", default=0,
                     help="instead of the digits: A-D and the alphabet with K outputs per class on --backends "
-                         "(weight norm 1.45 nA, to the letters' criterion, at most 60 epochs)")
+                         "(to the letters' criterion, at most 60 epochs)")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "digits-groups")
     args = ap.parse_args(argv)
     if min(args.ks + args.neuron_ks) < 1 or args.seeds < 1 or args.jobs < 1 or args.letters < 0:

@@ -77,6 +77,7 @@ LIMITS = {
     "plasticity.w_min_nA": "[0, 100]",
     "plasticity.w_max_nA": "[0, 100]",
     "plasticity.weight_norm_nA": "[0, 100]",
+    "plasticity.match_drive_nA": "[0, 100]",
     "plasticity.conscience": "[0, 1000]",
     "plasticity.pull_floor": "[0, 1]",
     "plasticity.push_rate": "[0, 1]",
@@ -180,6 +181,12 @@ class PlasticityParams:
     w_max_nA: float = 3.0  #: upper weight bound, nA
     #: with > 0, every output's weights scaled to this Euclidean norm (nA) instead of weight_sum_nA
     weight_norm_nA: float = 0.0
+    #: > 0: the Euclidean norm is set from the training images instead, when training starts:
+    #: match_drive_nA / sqrt(their mean number of active inputs), so that an image that
+    #: matches an output's weights drives it with this current whatever the image size
+    #: (8 x 8 digits, on_off: 64 active inputs, 5.6 nA gives the norm 0.7 nA; 5 x 3 letters:
+    #: 15, 1.45 nA); :func:`snn_rl.model.rules.stdp.norm_for_data`
+    match_drive_nA: float = 0.0
     #: the initial weights: "drawn" (uniform in network.w_init_*), or "input_mean": the mean input
     #: pattern of the training images (no labels) plus the drawn weights, every output alike but
     #: for the draw
@@ -333,6 +340,9 @@ class Params:
                              f"it needs network.outputs_per_class 1, got {n.outputs_per_class}")
         if not p.w_min_nA <= p.w_max_nA:
             raise ValueError("plasticity.w_min_nA must not exceed plasticity.w_max_nA")
+        if p.match_drive_nA > 0 and (p.weight_norm_nA > 0 or p.weight_sum_nA > 0):
+            raise ValueError("plasticity.match_drive_nA sets each output's weight norm from the training images: "
+                             "set plasticity.weight_norm_nA and plasticity.weight_sum_nA to 0, or match_drive_nA to 0")
 
 
 #: the unit of a parameter, by the end of its name (or its whole name in the cell)

@@ -13,7 +13,7 @@ from snn_rl.model.decision import (answer_outputs, answering, class_counts, outp
                                    winner)
 from snn_rl.model.params import Params, load_params
 from snn_rl.model.rules.groups import credited_output, groups_step, pull, push, rival
-from snn_rl.model.rules.stdp import l2_columns, normalise
+from snn_rl.model.rules.stdp import l2_columns, norm_for_data, normalise
 
 
 def test_the_vote_sums_each_group_and_needs_a_strict_maximum():
@@ -91,7 +91,22 @@ def _spikes(active: np.ndarray, counts: np.ndarray):
     return pre, post
 
 
-P = load_params("reward-groups").plasticity
+#: the groups rule's parameters as training on the 8 x 8 digits resolves them (64 active inputs)
+P = norm_for_data(load_params("reward-groups").plasticity, [np.ones(64)])
+
+
+def test_the_weight_norm_follows_the_images_from_the_matching_drive():
+    p = load_params("reward-groups").plasticity
+    assert p.weight_norm_nA == 0 and p.match_drive_nA > 0
+    digits = norm_for_data(p, [np.r_[np.ones(64), np.zeros(64)]] * 3)
+    assert digits.weight_norm_nA == 0.7 and digits.match_drive_nA == 0  # 5.6 nA / sqrt(64)
+    letters = norm_for_data(p, [np.r_[np.ones(15), np.zeros(15)], np.r_[np.zeros(15), np.ones(15)]])
+    assert letters.weight_norm_nA == pytest.approx(5.6 / np.sqrt(15))
+    assert norm_for_data(digits, [np.ones(3)]) is digits  # nothing to resolve
+    with pytest.raises(ValueError, match="drive none"):
+        norm_for_data(p, [np.zeros(30)])
+    with pytest.raises(ValueError, match="match_drive_nA sets"):
+        load_params("reward-groups").merged({"plasticity": {"weight_norm_nA": 0.7}})
 
 
 def _rule_state(n_out: int, k: int):

@@ -14,9 +14,9 @@ import snn_rl
 from snn_rl.experiments.storage import load_weights
 from snn_rl.model.params import load_params
 
-#: the groups rule on 5 x 3 letters: the norm that gives a matching image of 15 active inputs
-#: the drive 0.7 nA gives one of 64 (digits): 0.7 x 8 / sqrt(15)
-K3 = {"network": {"outputs_per_class": 3}, "plasticity": {"weight_norm_nA": 1.45},
+#: the groups rule on 5 x 3 letters, three outputs per class; the weight norm follows from the
+#: images (plasticity.match_drive_nA: 5.6 / sqrt(15 active inputs))
+K3 = {"network": {"outputs_per_class": 3},
       "training": {"max_epochs": 60, "stop_at_criterion": True, "min_margin": 2, "evaluate": "every"}}
 
 
@@ -34,7 +34,10 @@ def test_groups_rule_learns_abcd_with_three_outputs_per_class(trained_k3):
     assert result.summary["criterion_met"], result.summary["learning_curve"][-3:]
     w = load_weights(out)
     assert w.weights.shape == (30, 12) and w.outputs_per_class == 3
-    assert np.allclose(np.linalg.norm(w.weights, axis=0), 1.45)
+    assert np.allclose(np.linalg.norm(w.weights, axis=0), 5.6 / np.sqrt(15))
+    ran = result.summary["run_params"]["plasticity"]
+    assert ran["weight_norm_nA"] == pytest.approx(5.6 / np.sqrt(15)) and ran["match_drive_nA"] == 0
+    assert result.summary["params"]["plasticity"]["match_drive_nA"] == 5.6  # as asked
     # the held-out pass after every epoch (here the training set itself) answers as the evaluation
     curve = result.summary["learning_curve"]
     assert [h["heldout_accuracy"] for h in curve] == [h["eval_accuracy"] for h in curve]

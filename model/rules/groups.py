@@ -34,7 +34,9 @@ reward: 1 if the answering group is the presented class, else 0. It never sees t
   in the third epoch for 2 of 5 seeds).
 
 Every column keeps the Euclidean norm ``weight_norm_nA`` (or the sum ``weight_sum_nA``), so
-an output's drive measures how well the image matches its weights, not how large they are.
+an output's drive measures how well the image matches its weights, not how large they are;
+``match_drive_nA`` sets that norm from the training images' size when training starts
+(:func:`~snn_rl.model.rules.stdp.norm_for_data`).
 Start from ``init_weights: input_mean`` (the mean training image, no labels): outputs drawn
 at random would never reach the drive of one that has learned, and would never answer.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from snn_rl.model.decision import SpikeTimes
@@ -44,6 +46,19 @@ def eligibility(
     post_onehot = np.zeros((t_post.size, len(post)))
     post_onehot[np.arange(t_post.size), i_post] = 1.0
     return pre_onehot.T @ kernel @ post_onehot
+
+
+def norm_for_data(p, drives):
+    """``p`` (plasticity parameters) as training on input patterns ``drives`` (one 0/1 vector
+    per training image) runs it: with ``match_drive_nA > 0``, ``weight_norm_nA`` set to
+    ``match_drive_nA / sqrt(mean number of active inputs)`` and ``match_drive_nA`` to 0;
+    otherwise ``p`` itself."""
+    if p.match_drive_nA <= 0:
+        return p
+    active = float(np.mean([np.count_nonzero(d) for d in drives])) if len(drives) else 0.0
+    if active <= 0:
+        raise ValueError("plasticity.match_drive_nA needs training images that drive some input; these drive none")
+    return dataclasses.replace(p, weight_norm_nA=p.match_drive_nA / np.sqrt(active), match_drive_nA=0.0)
 
 
 def normalise(weights: np.ndarray, p) -> np.ndarray:

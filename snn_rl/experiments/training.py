@@ -33,6 +33,7 @@ from snn_rl.experiments.provenance import git_commit, package_versions, provenan
 from snn_rl.experiments.storage import WEIGHTS_FILE, StorageError, TrainedWeights, save_weights, write_json
 from snn_rl.model import rules
 from snn_rl.model.rules.base import LearningRule
+from snn_rl.model.rules.stdp import norm_for_data
 from snn_rl.model.dataset import Dataset, as_dataset, encode, flip_pixels, n_inputs
 from snn_rl.model.network import CharacterNetwork, initial_weights, input_gains
 from snn_rl.model.decision import class_counts, winner
@@ -93,6 +94,10 @@ def train(params: Params, dataset: Dataset | str, backend: str, out: Path | str,
     # train.json records the parameters as given (what every other target runs, each in its
     # own arithmetic) and, as run_params, what this backend ran (a fixed-step target's 1 ms)
     requested, params = params, adapter.constrain(params)
+    # a weight norm set from the training images (plasticity.match_drive_nA) is resolved here, once
+    resolved = norm_for_data(params.plasticity, [encode(img, params.network.input_encoding) for img in dataset.images])
+    params = params.replace(plasticity={"weight_norm_nA": resolved.weight_norm_nA,
+                                        "match_drive_nA": resolved.match_drive_nA})
     if resume:
         try:
             checkpoints.check_resume(out, adapter.name, dataset, params, seed)
