@@ -94,7 +94,7 @@ def groups_rate_model(x, y, xt, yt, k: int, seed: int, epochs: int = 4) -> tuple
     """Held-out accuracy of the rate model of the groups rule (module docstring), and the
     mean number of presentations per training image."""
     from snn_rl.model.params import load_params
-    from snn_rl.model.rules.groups import credit, push, rival
+    from snn_rl.model.rules.groups import credit, push, push_rival
 
     p = load_params("reward-groups").plasticity
     rng = np.random.default_rng(seed)
@@ -116,9 +116,8 @@ def groups_rate_model(x, y, xt, yt, k: int, seed: int, epochs: int = 4) -> tuple
                     w[:, win] /= np.linalg.norm(w[:, win])
                     blocked[win // k * k:win // k * k + k] = True
                     continue
-                j = rival(w, x[i], win // k, k, p.rival_window) if p.rival_push > 0 and attempt == 0 else -1
+                j = push_rival(w, x[i], win // k, k, p, decay) if attempt == 0 else -1
                 if j >= 0:
-                    w[:, j] = push(w[:, j], x[i], p.rival_push * decay)
                     w[:, j] /= np.linalg.norm(w[:, j])
                 c = credit(w, x[i], win // k, share, credits, p, k, decay)
                 w[:, c] /= np.linalg.norm(w[:, c])

@@ -47,24 +47,34 @@ def _cli(*args: str) -> None:
 CROSS = {"nest": "spinnaker-emulated", "spinnaker-emulated": "nest"}
 
 
+def _trained(run: Path, params: Path, backend: str, dataset: str, seed: int, *extra: str) -> dict:
+    """``run``'s train.json, trained first unless it is there with the parameters of ``params``."""
+    done = run / "train.json"
+    if not done.exists() or json.loads(done.read_text())["params"] != json.loads(params.read_text()):
+        _cli("train", "--backend", backend, "--dataset", dataset, "--params", str(params), "--seed", str(seed),
+             *extra, "--quiet", "--overwrite", "--out", str(run))
+    return json.loads(done.read_text())
+
+
+def _tested(run: Path, backend: str, dataset: str) -> float:
+    """The accuracy of ``run``'s weights on ``backend`` (``snn-rl test --repeats 1``), tested
+    first unless a test newer than the training is there."""
+    test = run / f"test-{backend}" / "test.json"
+    if not test.exists() or test.stat().st_mtime < (run / "train.json").stat().st_mtime:
+        _cli("test", "--backend", backend, "--weights", str(run), "--dataset", dataset, "--repeats", "1",
+             "--overwrite", "--out", str(test.parent))
+    return json.loads(test.read_text())["accuracy"]
+
+
 def run_one(out: Path, backend: str, k: int, seed: int) -> dict:
     """Train one run (and test it on :data:`CROSS`), unless finished; its figures."""
     run = out / f"{backend}-k{k}-seed{seed}"
-    params = out / f"params-k{k}.json"
-    done = run / "train.json"
-    if not done.exists() or json.loads(done.read_text())["params"] != json.loads(params.read_text()):
-        _cli("train", "--backend", backend, "--dataset", "digits", "--params", str(params), "--seed", str(seed),
-             "--heldout", "digits-test", "--quiet", "--overwrite", "--out", str(run))
-    summary = json.loads((run / "train.json").read_text())
+    summary = _trained(run, out / f"params-k{k}.json", backend, "digits", seed, "--heldout", "digits-test")
     curve = [h["heldout_accuracy"] for h in summary["learning_curve"]]
     row = {"backend": backend, "k": k, "seed": seed, "heldout_curve": curve, "heldout": curve[-1],
            "train_seconds": summary["wall_seconds"], "epochs": summary["epochs_run"]}
     if backend in CROSS:
-        test = run / f"test-{CROSS[backend]}"
-        if not (test / "test.json").exists() or (test / "test.json").stat().st_mtime < done.stat().st_mtime:
-            _cli("test", "--backend", CROSS[backend], "--weights", str(run), "--dataset", "digits-test",
-                 "--repeats", "1", "--overwrite", "--out", str(test))
-        row["cross"] = json.loads((test / "test.json").read_text())["accuracy"]
+        row["cross"] = _tested(run, CROSS[backend], "digits-test")
     print(json.dumps(row), flush=True)
     return row
 
@@ -78,22 +88,12 @@ def run_letters(out: Path, backend: str, dataset: str, k: int, seed: int) -> dic
     """Train ``dataset`` (abcd, alphabet) with K outputs per class, unless finished, and test the
     kept weights on the backend and (NEST-trained) on spinnaker-emulated."""
     run = out / f"{dataset}-{backend}-k{k}-seed{seed}"
-    params = out / f"params-letters-k{k}.json"
-    done = run / "train.json"
-    if not done.exists() or json.loads(done.read_text())["params"] != json.loads(params.read_text()):
-        _cli("train", "--backend", backend, "--dataset", dataset, "--params", str(params), "--seed", str(seed),
-             "--quiet", "--overwrite", "--out", str(run))
-    summary = json.loads(done.read_text())
+    summary = _trained(run, out / f"params-letters-k{k}.json", backend, dataset, seed)
     row = {"dataset": dataset, "backend": backend, "k": k, "seed": seed, "epochs": summary["epochs_run"],
-           "criterion_met": summary["criterion_met"], "train_seconds": summary["wall_seconds"]}
-    for name, target in (("accuracy", backend), ("cross", CROSS.get(backend))):
-        if target is None:
-            continue
-        test = run / f"test-{target}"
-        if not (test / "test.json").exists() or (test / "test.json").stat().st_mtime < done.stat().st_mtime:
-            _cli("test", "--backend", target, "--weights", str(run), "--dataset", dataset, "--repeats", "1",
-                 "--overwrite", "--out", str(test))
-        row[name] = json.loads((test / "test.json").read_text())["accuracy"]
+           "criterion_met": summary["criterion_met"], "train_seconds": summary["wall_seconds"],
+           "accuracy": _tested(run, backend, dataset)}
+    if backend in CROSS:
+        row["cross"] = _tested(run, CROSS[backend], dataset)
     print(json.dumps(row), flush=True)
     return row
 
@@ -157,24 +157,23 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / f"params-letters-k{args.letters}.json").write_text(json.dumps(params.to_dict(), indent=1) + "\n")
         jobs = [(b, d, args.letters, s) for d in ("alphabet", "abcd") for b in args.backends
                 for s in range(1, args.seeds + 1)]
-        with ThreadPoolExecutor(args.jobs) as pool:
-            rows = list(pool.map(lambda j: run_letters(args.out, *j), jobs))
-        text = letters_table(rows)
-        (args.out / "letters_groups.json").write_text(json.dumps({"rows": rows}, indent=1) + "\n")
-        (args.out / "letters_groups.md").write_text(text)
-        print(text)
-        return 0
+        return _run_all(args, "letters_groups", run_letters, jobs, letters_table)
     for k in set(args.ks + args.neuron_ks):  # reward-groups with K outputs per class, every value stated
         params = load_params(args.params).merged({"network": {"outputs_per_class": k}})
         (args.out / f"params-k{k}.json").write_text(json.dumps(params.to_dict(), indent=1) + "\n")
     jobs = [(b, k, s) for b in args.backends for k in (args.ks if b == "nest" else args.neuron_ks)
             for s in range(1, args.seeds + 1)]
     jobs.sort(key=lambda j: (j[0] != "neuron", -j[1]))  # the longest first
+    return _run_all(args, "digits_groups", run_one, jobs, table)
+
+
+def _run_all(args, name: str, run, jobs: list[tuple], make_table) -> int:
+    """``run(out, *job)`` for every job, ``--jobs`` at once; writes ``name``.json and .md, prints the table."""
     with ThreadPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(lambda j: run_one(args.out, *j), jobs))
-    text = table(rows)
-    (args.out / "digits_groups.json").write_text(json.dumps({"rows": rows}, indent=1) + "\n")
-    (args.out / "digits_groups.md").write_text(text)
+        rows = list(pool.map(lambda j: run(args.out, *j), jobs))
+    text = make_table(rows)
+    (args.out / f"{name}.json").write_text(json.dumps({"rows": rows}, indent=1) + "\n")
+    (args.out / f"{name}.md").write_text(text)
     print(text)
     return 0
 

@@ -98,6 +98,16 @@ def rival(weights: np.ndarray, x: np.ndarray, answer: int, k: int, window: float
     return j if d[j] >= (1.0 - window) * d[inside].max() else -1
 
 
+def push_rival(w: np.ndarray, x: np.ndarray, answer: int, k: int, p, decay: float) -> int:
+    """After a right answer of group ``answer``, in place: its :func:`rival` (if any, and if
+    ``rival_push > 0``) pushed ``rival_push * decay`` away from the image; returns that output
+    or -1."""
+    j = rival(w, x, answer, k, p.rival_window) if p.rival_push > 0 else -1
+    if j >= 0:
+        w[:, j] = push(w[:, j], x, p.rival_push * decay)
+    return j
+
+
 def credit(w: np.ndarray, x: np.ndarray, answer: int, share: np.ndarray, credits: np.ndarray, p, k: int,
            decay: float) -> int:
     """A reward for group ``answer``, in place: its output chosen by :func:`credited_output`
@@ -127,9 +137,8 @@ def groups_step(weights: np.ndarray, state: RuleState, pre: SpikeTimes, post: Sp
         st["blocked"][:] = 0.0
     decay = p.rate_decay ** max(0.0, float(st["epoch"][0]) - 1.0)
     if rewarded:
-        j = rival(w, x, answer, k, p.rival_window) if p.rival_push > 0 and first else -1
-        if j >= 0:
-            w[:, j] = push(w[:, j], x, p.rival_push * decay)
+        if first:
+            push_rival(w, x, answer, k, p, decay)
         credit(w, x, answer, st["share"], st["credits"], p, k, decay)
         st["blocked"][:] = 0.0
     elif answer >= 0:
